@@ -1,0 +1,184 @@
+//! Client of the connector backend's JSON API.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_timers::callback::Timeout;
+use serde::{Deserialize, Serialize};
+use web_sys::AbortController;
+
+use crate::choice::EventType;
+use crate::configuration_id::ConfigurationId;
+
+/// Seconds the page waits for the backend, well under the 30 seconds Teams
+/// gives a save handler, so the user sees our reason rather than Teams'.
+pub const REQUEST_TIMEOUT_SECONDS: u32 = 10;
+
+/// The backend's address without a trailing slash, set at build time with
+/// `CONNECTOR_API_BASE`; empty means the page's own origin.
+const API_BASE: &str = match option_env!("CONNECTOR_API_BASE") {
+    Some(base) => base,
+    None => "",
+};
+
+/// The Teams context stored with a configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelContext {
+    pub tenant_id: Option<String>,
+    pub group_id: Option<String>,
+    pub team_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub user_object_id: Option<String>,
+    pub app_type: Option<String>,
+}
+
+/// Body of `PUT /api/configurations/{id}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationRequest {
+    /// The channel's incoming webhook URL: a secret, never logged.
+    pub webhook_url: String,
+    pub event_types: Vec<EventType>,
+    pub config_name: String,
+    pub context: ChannelContext,
+}
+
+/// A stored configuration as the backend returns it, without its secrets.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationView {
+    pub id: String,
+    pub event_types: Vec<EventType>,
+    pub config_name: String,
+}
+
+/// Error body of every failed API request.
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+/// A failed request to the backend. The messages are shown to the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The backend answered with an error it explained.
+    #[error("{message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+
+    /// The backend, or something in front of it, answered with an error
+    /// status and no explanation.
+    #[error("The connector service failed with HTTP status {status}. Try again in a few minutes.")]
+    Status { status: u16 },
+
+    /// The request never got an answer: the network or the service is down.
+    #[error("The connector service is not reachable. Check your network connection and try again.")]
+    Unreachable { detail: String },
+
+    #[error(
+        "The connector service did not answer within {REQUEST_TIMEOUT_SECONDS} seconds. Try again."
+    )]
+    TimedOut,
+
+    /// The backend answered 2xx with a body the page does not understand.
+    #[error("The connector service sent an unexpected answer. Reload the page and try again.")]
+    Malformed { detail: String },
+}
+
+fn configuration_url(id: &ConfigurationId) -> String {
+    format!("{API_BASE}/api/configurations/{id}")
+}
+
+/// Sends `request`, aborting it after [`REQUEST_TIMEOUT_SECONDS`], and maps
+/// every non-2xx status into an [`ApiError`].
+async fn send(request: RequestBuilder, body: Option<String>) -> Result<Response, ApiError> {
+    let controller = AbortController::new().map_err(|_| ApiError::Unreachable {
+        detail: "AbortController is not available".to_owned(),
+    })?;
+    let request = request
+        .abort_signal(Some(&controller.signal()))
+        .header("Accept", "application/json");
+    let request = match body {
+        Some(body) => request
+            .header("Content-Type", "application/json")
+            .body(body),
+        None => request.build(),
+    }
+    .map_err(|error| ApiError::Unreachable {
+        detail: error.to_string(),
+    })?;
+
+    // Dropping the timer cancels it, so the abort only fires while the
+    // request is still pending.
+    let abort_controller = controller.clone();
+    let _deadline = Timeout::new(REQUEST_TIMEOUT_SECONDS * 1_000, move || {
+        abort_controller.abort();
+    });
+
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(_) if controller.signal().aborted() => return Err(ApiError::TimedOut),
+        Err(error) => {
+            return Err(ApiError::Unreachable {
+                detail: error.to_string(),
+            });
+        }
+    };
+
+    if response.ok() {
+        return Ok(response);
+    }
+
+    let status = response.status();
+    match response.json::<ErrorBody>().await {
+        Ok(ErrorBody { code, message }) => Err(ApiError::Rejected {
+            status,
+            code,
+            message,
+        }),
+        Err(_) if controller.signal().aborted() => Err(ApiError::TimedOut),
+        Err(_) => Err(ApiError::Status { status }),
+    }
+}
+
+/// Creates or updates the configuration `id` (`PUT`).
+pub async fn save_configuration(
+    id: &ConfigurationId,
+    request: &ConfigurationRequest,
+) -> Result<(), ApiError> {
+    let body = serde_json::to_string(request).map_err(|error| ApiError::Malformed {
+        detail: error.to_string(),
+    })?;
+    send(Request::put(&configuration_url(id)), Some(body)).await?;
+    Ok(())
+}
+
+/// Reads the configuration `id`, or `None` when the backend has none.
+pub async fn load_configuration(
+    id: &ConfigurationId,
+) -> Result<Option<ConfigurationView>, ApiError> {
+    let response = match send(Request::get(&configuration_url(id)), None).await {
+        Ok(response) => response,
+        Err(ApiError::Rejected { status: 404, .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    response
+        .json::<ConfigurationView>()
+        .await
+        .map(Some)
+        .map_err(|error| ApiError::Malformed {
+            detail: error.to_string(),
+        })
+}
+
+/// Deletes the configuration `id`. A configuration that is already gone
+/// counts as deleted.
+pub async fn delete_configuration(id: &ConfigurationId) -> Result<(), ApiError> {
+    match send(Request::delete(&configuration_url(id)), None).await {
+        Ok(_) | Err(ApiError::Rejected { status: 404, .. }) => Ok(()),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,65 @@
+//! The form where a channel chooses its task events.
+
+use leptos::prelude::*;
+
+use crate::choice::{EventType, NotificationChoice};
+
+/// The "Send notifications when tasks are" fieldset, one checkbox an event
+/// type.
+#[component]
+pub fn NotificationForm(
+    /// The choice the checkboxes show and change.
+    choice: RwSignal<NotificationChoice>,
+    /// Whether input is ignored while the page loads or saves.
+    #[prop(into)]
+    disabled: Signal<bool>,
+) -> impl IntoView {
+    let checkboxes = EventType::ALL
+        .into_iter()
+        .map(|event_type| view! { <EventCheckbox choice event_type /> })
+        .collect_view();
+
+    view! {
+        // Teams owns the Save button, so Enter must not submit this form.
+        <form class="notification-form" on:submit=|event| event.prevent_default()>
+            <fieldset prop:disabled=move || disabled.get() aria-describedby="choice-hint">
+                <legend>"Send notifications when tasks are"</legend>
+                {checkboxes}
+                <p
+                    id="choice-hint"
+                    class="hint"
+                    class:invalid=move || !choice.get().is_valid()
+                >
+                    "Choose at least one."
+                </p>
+            </fieldset>
+        </form>
+    }
+}
+
+/// One labelled checkbox for `event_type`.
+#[component]
+fn EventCheckbox(choice: RwSignal<NotificationChoice>, event_type: EventType) -> impl IntoView {
+    let id = format!("event-{event_type}");
+    let label = match event_type {
+        EventType::Created => "Created",
+        EventType::Updated => "Updated",
+    };
+
+    view! {
+        <div class="checkbox">
+            <input
+                type="checkbox"
+                id=id.clone()
+                name="event-types"
+                value=event_type.as_str()
+                prop:checked=move || choice.get().includes(event_type)
+                on:change=move |event| {
+                    let checked = event_target_checked(&event);
+                    choice.update(|choice| *choice = choice.with(event_type, checked));
+                }
+            />
+            <label for=id>{label}</label>
+        </div>
+    }
+}
