@@ -1,0 +1,97 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use connector_backend::{Settings, serve};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+use url::Url;
+
+/// Stores connector configurations and serves the configuration page and its JSON API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address and port to listen on.
+    #[arg(long, env = "CONNECTOR_LISTEN", default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+
+    /// SQLite database file. The file and its parent directories are created when missing.
+    #[arg(
+        long,
+        env = "CONNECTOR_DATABASE",
+        default_value = "data/connector.sqlite3"
+    )]
+    database: PathBuf,
+
+    /// Directory of the built configuration page (trunk's dist/), served at /config/.
+    /// Without it only the API is served.
+    #[arg(long, env = "CONNECTOR_PAGE_DIR")]
+    page_dir: Option<PathBuf>,
+
+    /// Also accept webhook URLs under /webhooks/ on this origin, such as
+    /// http://127.0.0.1:8080. For the local Teams host only: never set it in production.
+    #[arg(long, env = "CONNECTOR_DEV_WEBHOOK_ORIGIN")]
+    dev_webhook_origin: Option<Url>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let args = Args::parse();
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {} failed", args.listen))?;
+    if let Some(parent) = args
+        .database
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the directory {} failed", parent.display()))?;
+    }
+
+    let settings = Settings {
+        database: args.database,
+        page_dir: args.page_dir,
+        dev_webhook_origin: args.dev_webhook_origin,
+    };
+    serve(listener, settings, shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "listening for Ctrl-C failed");
+            std::future::pending::<()>().await;
+        }
+    };
+
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "listening for SIGTERM failed");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
