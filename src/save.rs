@@ -1,4 +1,4 @@
-//! What happens when the user selects Save in Teams.
+//! The save flow, which runs when the user selects Save in Teams.
 
 use crate::api::{self, ApiError, ConfigurationRequest};
 use crate::choice::NotificationChoice;
@@ -7,11 +7,12 @@ use crate::teams::{self, NewInstanceConfig, TeamsError};
 use crate::timeout::within;
 
 /// Seconds the page waits for each TeamsJS call during a save. Two of them
-/// plus the backend's timeout stay under the 30 seconds Teams allows.
-pub const TEAMS_CALL_TIMEOUT_SECONDS: u32 = 8;
+/// plus the backend's timeout come to 20 seconds, under the 30 seconds Teams
+/// allows a save handler.
+pub const TEAMS_CALL_TIMEOUT_SECONDS: u32 = 5;
 
-/// Why a save failed. The message is shown by Teams, so it tells the user
-/// what to do.
+/// Why a save failed. Teams shows the message to the user, so each one
+/// names the next step.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SaveError {
     #[error("Choose at least one kind of task event before saving.")]
@@ -42,10 +43,11 @@ pub enum SaveError {
 
 /// Saves `choice` for the session's configuration.
 ///
-/// Teams stores the instance settings first (`setConfig`), because the
-/// webhook URL `getConfig` returns afterwards is the one Teams will accept
-/// posts on; the new client has been seen changing it at this point. The
-/// `webhookUrl` of the save event is used only when `getConfig` has none.
+/// Teams stores the instance settings first (`setConfig`). The webhook URL
+/// is read from `getConfig` only afterwards, because the new Teams client
+/// has been seen returning a different URL once `setConfig` has resolved.
+/// The `webhookUrl` of the save event is used only when `getConfig` has
+/// none.
 pub async fn save(
     session: &Session,
     choice: NotificationChoice,

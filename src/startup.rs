@@ -90,7 +90,7 @@ pub async fn start(state: PageState) {
 /// Initializes TeamsJS, returning the reason to show when that fails.
 ///
 /// The page does not test for a parent frame itself, because Teams mobile
-/// hosts pages without one; TeamsJS knows how to reach each host.
+/// hosts pages without one and TeamsJS finds each kind of host by itself.
 async fn connect() -> Result<(), String> {
     const ONLY_IN_TEAMS: &str = "This page configures a Microsoft Teams connector and works \
         only inside Teams. Open it from a channel in Microsoft Teams: select Connectors, then \
@@ -186,8 +186,7 @@ async fn handle_save(state: PageState, event: SaveEvent) {
 /// connector.
 ///
 /// Teams does not always call this handler, and a failure does not stop
-/// the removal, so the backend also stops posting when a webhook answers
-/// 404 or 410.
+/// the removal, so a stored configuration can outlive its connector.
 async fn handle_remove(state: PageState, event: RemoveEvent) {
     let Some(session) = state.session.get_untracked() else {
         let reason = "The page is still loading. Wait a moment, then remove the connector again.";

@@ -1,4 +1,4 @@
-//! What the page tells the user about its progress.
+//! The progress and failure messages of the page's status line.
 
 /// The state shown in the page's status line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub enum Status {
     Saved,
     Removing,
     Removed,
-    /// A step failed; the text says why and what to do.
+    /// A step failed. The text gives the reason and the next step.
     Failed(String),
 }
 

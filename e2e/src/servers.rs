@@ -35,7 +35,8 @@ impl Running {
     }
 
     async fn stop(self) -> anyhow::Result<()> {
-        // The server may have ended already; its result below says why.
+        // The server may have ended already, and its result below gives the
+        // reason.
         let _ = self.stop.send(());
         self.task.await.context("the server task panicked")?
     }
@@ -103,7 +104,7 @@ impl Servers {
         }));
     }
 
-    /// The local Teams host's address, where the browser goes.
+    /// Returns the local Teams host's address, which the browser opens.
     pub fn host_url(&self) -> Url {
         Url::parse(&format!("http://{}/", self.host_address))
             .expect("a socket address makes a valid URL")

@@ -111,7 +111,7 @@ impl Session {
         self.enter_loaded_page().await
     }
 
-    /// The webhook URLs the host issued, read from its channel API.
+    /// Returns the webhook URLs the host issued, read from its channel API.
     async fn issued_webhook_urls(&self) -> anyhow::Result<Vec<String>> {
         let channel = self
             .browser

@@ -2,8 +2,8 @@
 //!
 //! `index.html` loads the library's UMD build with a classic script tag, so
 //! the `microsoftTeams` global exists before the wasm module starts. Every
-//! call goes through the private `extern` block below; the public functions
-//! take and return Rust types, and nothing outside this module sees a
+//! call goes through the private `extern` block below. The public functions
+//! take and return Rust types, so no code outside this module handles a
 //! `JsValue`.
 
 mod error;
@@ -88,11 +88,11 @@ async fn settle(promise: Result<Promise, JsValue>) -> Result<JsValue, TeamsError
     JsFuture::from(promise).await.map_err(TeamsError::from_js)
 }
 
-/// Calls `app.initialize` and waits for the host's answer.
+/// Calls `app.initialize` and waits for the host's reply.
 ///
 /// No other TeamsJS call may run before this has succeeded. Outside Teams
-/// (no parent window) the library rejects at once; framed by a page that
-/// does not answer, it rejects after 60 seconds, so callers add a shorter
+/// (no parent window) the library rejects at once. Framed by a page that
+/// never replies, it rejects after 60 seconds, so callers add a shorter
 /// timeout.
 pub async fn initialize() -> Result<(), TeamsError> {
     ensure_loaded()?;
