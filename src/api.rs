@@ -1,5 +1,7 @@
 //! Client of the connector backend's JSON API.
 
+use std::fmt;
+
 use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_timers::callback::Timeout;
 use serde::{Deserialize, Serialize};
@@ -7,6 +9,7 @@ use web_sys::AbortController;
 
 use crate::choice::EventType;
 use crate::configuration_id::ConfigurationId;
+use crate::i18n::{Language, Translations};
 
 /// Seconds the page waits for the backend, well under the 30 seconds Teams
 /// gives a save handler, so the user sees our reason rather than Teams'.
@@ -58,11 +61,10 @@ struct ErrorBody {
     message: String,
 }
 
-/// A failed request to the backend. The messages are shown to the user.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// A failed request to the backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
     /// The backend answered with an error it explained.
-    #[error("{message}")]
     Rejected {
         status: u16,
         code: String,
@@ -71,22 +73,44 @@ pub enum ApiError {
 
     /// The backend, or something in front of it, answered with an error
     /// status and no explanation.
-    #[error("The connector service failed with HTTP status {status}. Try again in a few minutes.")]
     Status { status: u16 },
 
     /// The request never got an answer: the network or the service is down.
-    #[error("The connector service is not reachable. Check your network connection and try again.")]
     Unreachable { detail: String },
 
-    #[error(
-        "The connector service did not answer within {REQUEST_TIMEOUT_SECONDS} seconds. Try again."
-    )]
+    /// No answer came within [`REQUEST_TIMEOUT_SECONDS`].
     TimedOut,
 
     /// The backend answered 2xx with a body the page does not understand.
-    #[error("The connector service sent an unexpected answer. Reload the page and try again.")]
     Malformed { detail: String },
 }
+
+impl ApiError {
+    /// Returns the sentence shown to the user.
+    ///
+    /// The backend's own explanation is shown as it came.
+    /// TODO: the backend writes its messages in English only; the page
+    /// could send `Accept-Language` once the backend translates them.
+    pub fn message(&self, translations: &Translations) -> String {
+        match self {
+            ApiError::Rejected { message, .. } => message.clone(),
+            ApiError::Status { status } => translations.format("api.status", &[("status", status)]),
+            ApiError::Unreachable { .. } => translations.text("api.unreachable"),
+            ApiError::TimedOut => {
+                translations.format("api.timed_out", &[("seconds", &REQUEST_TIMEOUT_SECONDS)])
+            }
+            ApiError::Malformed { .. } => translations.text("api.malformed"),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(Language::English.translations()))
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 fn configuration_url(id: &ConfigurationId) -> String {
     format!("{API_BASE}/api/configurations/{id}")

@@ -27,17 +27,38 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // The theme, language and text direction apply to the whole document,
+    // so the style sheet can follow them from the root element.
+    Effect::new(move |_| {
+        let language = state.language.get();
+        let theme = state.theme.get();
+        let Some(root) = document().document_element() else {
+            return;
+        };
+        let attributes = [
+            ("lang", language.tag()),
+            ("dir", language.direction().as_str()),
+            ("data-theme", theme.as_str()),
+        ];
+        for (name, value) in attributes {
+            if let Err(error) = root.set_attribute(name, value) {
+                log::error!("setting {name}={value} on the page failed: {error:?}");
+            }
+        }
+    });
+
     let busy = Signal::derive(move || state.status.get().is_busy());
+    let language = state.language;
 
     view! {
         <main class="config-page">
-            <h1>"Task notifications"</h1>
+            <h1>{move || language.get().translations().text("page.title")}</h1>
             {move || match state.outside_teams.get() {
-                Some(reason) => view! { <OutsideTeams reason /> }.into_any(),
+                Some(reason) => view! { <OutsideTeams reason language /> }.into_any(),
                 None => {
                     view! {
-                        <NotificationForm choice=state.choice disabled=busy />
-                        <StatusLine status=state.status />
+                        <NotificationForm choice=state.choice disabled=busy language />
+                        <StatusLine status=state.status language />
                     }
                         .into_any()
                 }

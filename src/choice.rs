@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::Translations;
+
 /// A kind of task event that a channel can be notified about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,20 +87,22 @@ impl NotificationChoice {
     }
 
     /// Summarizes the choice for the connector list in Teams (the
-    /// `configName` given to `setConfig`).
-    pub fn summary(self) -> String {
-        match (self.created, self.updated) {
-            (true, true) => "Task notifications: created and updated".to_owned(),
-            (true, false) => "Task notifications: created".to_owned(),
-            (false, true) => "Task notifications: updated".to_owned(),
-            (false, false) => "Task notifications: none chosen".to_owned(),
-        }
+    /// `configName` given to `setConfig`), in the user's language.
+    pub fn summary(self, translations: &Translations) -> String {
+        let key = match (self.created, self.updated) {
+            (true, true) => "summary.both",
+            (true, false) => "summary.created",
+            (false, true) => "summary.updated",
+            (false, false) => "summary.none",
+        };
+        translations.text(key)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Language;
 
     #[test]
     fn empty_choice_is_invalid() {
@@ -144,9 +148,19 @@ mod tests {
         let updated = NotificationChoice::default().with(EventType::Updated, true);
         let both = created.with(EventType::Updated, true);
 
-        assert_eq!(created.summary(), "Task notifications: created");
-        assert_eq!(updated.summary(), "Task notifications: updated");
-        assert_eq!(both.summary(), "Task notifications: created and updated");
+        let english = Language::English.translations();
+        let german = Language::German.translations();
+
+        assert_eq!(created.summary(english), "Task notifications: created");
+        assert_eq!(updated.summary(english), "Task notifications: updated");
+        assert_eq!(
+            both.summary(english),
+            "Task notifications: created and updated"
+        );
+        assert_eq!(
+            both.summary(german),
+            "Aufgabenbenachrichtigungen: erstellt und aktualisiert"
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The save flow, which runs when the user selects Save in Teams.
 
+use std::fmt;
+
 use crate::api::{self, ApiError, ConfigurationRequest};
 use crate::choice::NotificationChoice;
+use crate::i18n::{Language, Translations};
 use crate::session::Session;
 use crate::teams::{self, NewInstanceConfig, TeamsError};
 use crate::timeout::within;
@@ -11,34 +14,52 @@ use crate::timeout::within;
 /// allows a save handler.
 pub const TEAMS_CALL_TIMEOUT_SECONDS: u32 = 5;
 
-/// Why a save failed. Teams shows the message to the user, so each one
-/// names the next step.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a save failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SaveError {
-    #[error("Choose at least one kind of task event before saving.")]
     NothingChosen,
-
-    #[error("The page is still loading. Wait a moment, then select Save again.")]
     NotReady,
-
-    #[error("Teams did not accept the settings ({0}). Select Save to try again.")]
     SetConfigRejected(TeamsError),
-
-    #[error("Teams could not return the connector settings ({0}). Select Save to try again.")]
     GetConfigFailed(TeamsError),
-
-    #[error(
-        "Teams did not answer within {TEAMS_CALL_TIMEOUT_SECONDS} seconds. Select Save to try again."
-    )]
     TeamsTimedOut,
-
-    #[error(
-        "Teams did not provide a webhook URL for this channel. Remove the connector and add it again."
-    )]
     MissingWebhookUrl,
+    Backend(ApiError),
+}
 
-    #[error("{0}")]
-    Backend(#[from] ApiError),
+impl SaveError {
+    /// Returns the reason Teams shows the user, naming the next step.
+    pub fn reason(&self, translations: &Translations) -> String {
+        match self {
+            SaveError::NothingChosen => translations.text("save.nothing_chosen"),
+            SaveError::NotReady => translations.text("save.not_ready"),
+            SaveError::SetConfigRejected(error) => {
+                translations.format("save.set_config_rejected", &[("detail", error)])
+            }
+            SaveError::GetConfigFailed(error) => {
+                translations.format("save.get_config_failed", &[("detail", error)])
+            }
+            SaveError::TeamsTimedOut => translations.format(
+                "save.teams_timed_out",
+                &[("seconds", &TEAMS_CALL_TIMEOUT_SECONDS)],
+            ),
+            SaveError::MissingWebhookUrl => translations.text("save.missing_webhook_url"),
+            SaveError::Backend(error) => error.message(translations),
+        }
+    }
+}
+
+impl fmt::Display for SaveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason(Language::English.translations()))
+    }
+}
+
+impl std::error::Error for SaveError {}
+
+impl From<ApiError> for SaveError {
+    fn from(error: ApiError) -> Self {
+        SaveError::Backend(error)
+    }
 }
 
 /// Saves `choice` for the session's configuration.
@@ -48,10 +69,13 @@ pub enum SaveError {
 /// has been seen returning a different URL once `setConfig` has resolved.
 /// The `webhookUrl` of the save event is used only when `getConfig` has
 /// none.
+///
+/// `translations` give the `configName` shown in Teams.
 pub async fn save(
     session: &Session,
     choice: NotificationChoice,
     event_webhook_url: Option<String>,
+    translations: &Translations,
 ) -> Result<(), SaveError> {
     if !choice.is_valid() {
         return Err(SaveError::NothingChosen);
@@ -59,7 +83,7 @@ pub async fn save(
 
     let instance_config = NewInstanceConfig {
         entity_id: session.configuration_id.to_string(),
-        config_name: choice.summary(),
+        config_name: choice.summary(translations),
         content_url: session.page_url.clone(),
         remove_url: session.page_url.clone(),
     };
@@ -84,7 +108,7 @@ pub async fn save(
     let request = ConfigurationRequest {
         webhook_url,
         event_types: choice.event_types(),
-        config_name: choice.summary(),
+        config_name: choice.summary(translations),
         context: session.context.clone(),
     };
     api::save_configuration(&session.configuration_id, &request).await?;

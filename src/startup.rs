@@ -6,11 +6,13 @@ use leptos::task::spawn_local;
 use crate::api;
 use crate::choice::NotificationChoice;
 use crate::configuration_id::ConfigurationId;
+use crate::i18n::{Language, Translations};
 use crate::save::{self, SaveError};
 use crate::session::Session;
 use crate::state::PageState;
 use crate::status::Status;
-use crate::teams::{self, RemoveEvent, SaveEvent, TeamsError};
+use crate::teams::{self, Context, RemoveEvent, SaveEvent, TeamsError};
+use crate::theme::Theme;
 use crate::timeout::within;
 
 /// Seconds the page waits for `app.initialize` before it concludes that it
@@ -27,28 +29,31 @@ const READ_TIMEOUT_SECONDS: u32 = 10;
 pub async fn start(state: PageState) {
     log::info!("configuration page starting");
 
-    if let Err(reason) = connect().await {
+    if let Err(reason) = connect(state.translations()).await {
         log::warn!("not running inside Microsoft Teams: {reason}");
         state.outside_teams.set(Some(reason));
         return;
     }
     if let Err(error) = register_handlers(state) {
         log::error!("registering the save and remove handlers failed: {error}");
-        state.status.set(Status::Failed(format!(
-            "Teams rejected the page's handlers ({error}). Close this dialog and open it again."
-        )));
+        let reason = state
+            .translations()
+            .format("start.handlers_rejected", &[("detail", &error)]);
+        state.status.set(Status::Failed(reason));
         return;
     }
     state.connected.set(true);
     state.status.set(Status::Loading);
 
-    let session = match read_session().await {
+    let context = match read_context().await {
+        Ok(context) => context,
+        Err(reason) => return fail_start(state, reason),
+    };
+    apply_display_settings(state, &context);
+
+    let session = match read_session(&context).await {
         Ok(session) => session,
-        Err(reason) => {
-            log::error!("reading the Teams context failed: {reason}");
-            state.status.set(Status::Failed(reason));
-            return;
-        }
+        Err(reason) => return fail_start(state, reason),
     };
     log::info!(
         "configuration {} ({})",
@@ -80,60 +85,103 @@ pub async fn start(state: PageState) {
         }
         Err(error) => {
             log::error!("loading configuration {configuration_id} failed: {error:?}");
-            state.status.set(Status::Failed(format!(
-                "Could not load the saved choice. {error}"
-            )));
+            let translations = state.translations();
+            let reason = error.message(translations);
+            state.status.set(Status::Failed(
+                translations.format("start.load_failed", &[("reason", &reason)]),
+            ));
         }
     }
+}
+
+fn fail_start(state: PageState, reason: StartError) {
+    let message = reason.message(state.translations());
+    log::error!("start-up failed: {message}");
+    state.status.set(Status::Failed(message));
 }
 
 /// Initializes TeamsJS, returning the reason to show when that fails.
 ///
 /// The page does not test for a parent frame itself, because Teams mobile
 /// hosts pages without one and TeamsJS finds each kind of host by itself.
-async fn connect() -> Result<(), String> {
-    const ONLY_IN_TEAMS: &str = "This page configures a Microsoft Teams connector and works \
-        only inside Teams. Open it from a channel in Microsoft Teams: select Connectors, then \
-        Configure.";
+async fn connect(translations: &Translations) -> Result<(), String> {
+    let only_in_teams = translations.text("outside.only_in_teams");
 
     if !teams::is_loaded() {
-        return Err(format!(
-            "{ONLY_IN_TEAMS} (The Microsoft Teams library did not load.)"
-        ));
+        let detail = translations.text("outside.library_missing");
+        return Err(format!("{only_in_teams} ({detail})"));
     }
     match within(INITIALIZE_TIMEOUT_SECONDS, teams::initialize()).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(format!("{ONLY_IN_TEAMS} ({error})")),
-        Err(_) => Err(format!(
-            "{ONLY_IN_TEAMS} (Teams did not answer within {INITIALIZE_TIMEOUT_SECONDS} seconds.)"
-        )),
+        Ok(Err(error)) => Err(format!("{only_in_teams} ({error})")),
+        Err(_) => {
+            let detail = translations.format(
+                "outside.timed_out",
+                &[("seconds", &INITIALIZE_TIMEOUT_SECONDS)],
+            );
+            Err(format!("{only_in_teams} ({detail})"))
+        }
     }
 }
 
 fn register_handlers(state: PageState) -> Result<(), TeamsError> {
     teams::register_on_save_handler(move |event| spawn_local(handle_save(state, event)))?;
-    teams::register_on_remove_handler(move |event| spawn_local(handle_remove(state, event)))
+    teams::register_on_remove_handler(move |event| spawn_local(handle_remove(state, event)))?;
+
+    // A page that cannot follow theme changes still works, so a failure
+    // here is only logged.
+    let theme_handler = teams::register_on_theme_change_handler(move |name| {
+        log::info!("Teams theme changed to {name}");
+        state.theme.set(Theme::from_name(&name));
+    });
+    if let Err(error) = theme_handler {
+        log::warn!("registering the theme change handler failed: {error}");
+    }
+    Ok(())
 }
 
-async fn read_session() -> Result<Session, String> {
-    const TRY_AGAIN: &str = "Close this dialog and open it again.";
+/// Shows the page in the user's language and Teams theme.
+fn apply_display_settings(state: PageState, context: &Context) {
+    if let Some(locale) = &context.app.locale {
+        state.language.set(Language::from_locale(locale));
+    }
+    if let Some(theme) = &context.app.theme {
+        state.theme.set(Theme::from_name(theme));
+    }
+}
 
-    let context = within(READ_TIMEOUT_SECONDS, teams::context())
+/// A start-up step that failed, with the message key that explains it.
+enum StartError {
+    Message(&'static str),
+    WithDetail(&'static str, String),
+}
+
+impl StartError {
+    fn message(&self, translations: &Translations) -> String {
+        match self {
+            StartError::Message(key) => translations.text(key),
+            StartError::WithDetail(key, detail) => translations.format(key, &[("detail", detail)]),
+        }
+    }
+}
+
+async fn read_context() -> Result<Context, StartError> {
+    within(READ_TIMEOUT_SECONDS, teams::context())
         .await
-        .map_err(|_| format!("Teams did not return its context in time. {TRY_AGAIN}"))?
-        .map_err(|error| format!("Teams did not return its context ({error}). {TRY_AGAIN}"))?;
+        .map_err(|_| StartError::Message("start.context_timed_out"))?
+        .map_err(|error| StartError::WithDetail("start.context_failed", error.to_string()))
+}
+
+async fn read_session(context: &Context) -> Result<Session, StartError> {
     let config = within(READ_TIMEOUT_SECONDS, teams::config())
         .await
-        .map_err(|_| format!("Teams did not return the connector settings in time. {TRY_AGAIN}"))?
-        .map_err(|error| {
-            format!("Teams did not return the connector settings ({error}). {TRY_AGAIN}")
-        })?;
+        .map_err(|_| StartError::Message("start.config_timed_out"))?
+        .map_err(|error| StartError::WithDetail("start.config_failed", error.to_string()))?;
 
-    let page_url = page_url().ok_or_else(|| format!("The page address is unknown. {TRY_AGAIN}"))?;
-    let fresh_id = ConfigurationId::generate().map_err(|error| {
-        format!("The browser could not create an identifier ({error}). Use a current browser.")
-    })?;
-    Ok(Session::new(&context, &config, page_url, fresh_id))
+    let page_url = page_url().ok_or(StartError::Message("start.no_page_url"))?;
+    let fresh_id = ConfigurationId::generate()
+        .map_err(|error| StartError::WithDetail("start.no_random_id", error))?;
+    Ok(Session::new(context, &config, page_url, fresh_id))
 }
 
 /// Returns the page's address without query string or fragment.
@@ -148,13 +196,14 @@ fn page_url() -> Option<String> {
 async fn handle_save(state: PageState, event: SaveEvent) {
     let choice = state.choice.get_untracked();
     let event_webhook_url = event.webhook_url();
+    let translations = state.translations();
 
     let result = match state.session.get_untracked() {
         None => Err(SaveError::NotReady),
         Some(session) => {
             state.status.set(Status::Saving);
             log::info!("saving configuration {}", session.configuration_id);
-            save::save(&session, choice, event_webhook_url)
+            save::save(&session, choice, event_webhook_url, translations)
                 .await
                 .inspect(|()| log::info!("saved configuration {}", session.configuration_id))
                 .inspect_err(|error| {
@@ -172,7 +221,7 @@ async fn handle_save(state: PageState, event: SaveEvent) {
             event.notify_success()
         }
         Err(error) => {
-            let reason = error.to_string();
+            let reason = error.reason(translations);
             state.status.set(Status::Failed(reason.clone()));
             event.notify_failure(&reason)
         }
@@ -188,9 +237,10 @@ async fn handle_save(state: PageState, event: SaveEvent) {
 /// Teams does not always call this handler, and a failure does not stop
 /// the removal, so a stored configuration can outlive its connector.
 async fn handle_remove(state: PageState, event: RemoveEvent) {
+    let translations = state.translations();
     let Some(session) = state.session.get_untracked() else {
-        let reason = "The page is still loading. Wait a moment, then remove the connector again.";
-        if let Err(error) = event.notify_failure(reason) {
+        let reason = translations.text("remove.not_ready");
+        if let Err(error) = event.notify_failure(&reason) {
             log::error!("telling Teams the remove result failed: {error}");
         }
         return;
@@ -207,7 +257,8 @@ async fn handle_remove(state: PageState, event: RemoveEvent) {
         }
         Err(error) => {
             log::error!("removing configuration {id} failed: {error:?}");
-            let reason = format!("Removing the connector's settings failed. {error}");
+            let reason =
+                translations.format("remove.failed", &[("reason", &error.message(translations))]);
             state.status.set(Status::Failed(reason.clone()));
             event.notify_failure(&reason)
         }

@@ -1,5 +1,7 @@
 //! The progress and failure messages of the page's status line.
 
+use crate::i18n::Translations;
+
 /// The state shown in the page's status line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -11,26 +13,26 @@ pub enum Status {
     Saved,
     Removing,
     Removed,
-    /// A step failed. The text gives the reason and the next step.
+    /// A step failed. The text, already translated, gives the reason and
+    /// the next step.
     Failed(String),
 }
 
 impl Status {
-    /// Returns the sentence shown to the user.
-    pub fn message(&self) -> String {
-        match self {
-            Status::Connecting => "Connecting to Microsoft Teams…".to_owned(),
-            Status::Loading => "Loading the saved choice…".to_owned(),
-            Status::Ready => {
-                "Choose the task events to post in this channel, then select Save.".to_owned()
-            }
-            Status::Restored => "Loaded the saved choice. Change it, then select Save.".to_owned(),
-            Status::Saving => "Saving…".to_owned(),
-            Status::Saved => "Saved. This channel will get the chosen notifications.".to_owned(),
-            Status::Removing => "Removing the connector…".to_owned(),
-            Status::Removed => "Removed. This channel will get no more notifications.".to_owned(),
-            Status::Failed(reason) => reason.clone(),
-        }
+    /// Returns the sentence shown to the user, in their language.
+    pub fn message(&self, translations: &Translations) -> String {
+        let key = match self {
+            Status::Connecting => "status.connecting",
+            Status::Loading => "status.loading",
+            Status::Ready => "status.ready",
+            Status::Restored => "status.restored",
+            Status::Saving => "status.saving",
+            Status::Saved => "status.saved",
+            Status::Removing => "status.removing",
+            Status::Removed => "status.removed",
+            Status::Failed(reason) => return reason.clone(),
+        };
+        translations.text(key)
     }
 
     /// Returns whether the form should ignore input, because a step that
@@ -51,12 +53,15 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Language;
 
     #[test]
     fn failure_shows_its_reason() {
         let status = Status::Failed("The webhook URL must use https.".to_owned());
 
-        assert_eq!(status.message(), "The webhook URL must use https.");
+        let english = Language::English.translations();
+
+        assert_eq!(status.message(english), "The webhook URL must use https.");
         assert!(status.is_failure());
         assert!(!status.is_busy());
     }

@@ -19,6 +19,7 @@ export function installTeams(optionsJson) {
     setConfigCalls: [],
     saveHandler: null,
     removeHandler: null,
+    themeHandler: null,
   };
 
   globalThis.microsoftTeams = {
@@ -31,6 +32,9 @@ export function installTeams(optionsJson) {
       },
       getContext() {
         return Promise.resolve(options.context || {});
+      },
+      registerOnThemeChangeHandler(handler) {
+        teams.themeHandler = handler;
       },
     },
     pages: {
@@ -109,6 +113,11 @@ export function setConfigCallsJson() {
 
 export function handlersRegistered() {
   return teams !== null && teams.saveHandler !== null && teams.removeHandler !== null;
+}
+
+// Plays Teams switching its theme to `name`.
+export function changeTheme(name) {
+  teams.themeHandler(name);
 }
 
 // Plays the user selecting Save; resolves with the page's notification as

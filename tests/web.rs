@@ -44,6 +44,9 @@ extern "C" {
 
     #[wasm_bindgen(js_name = clickRemove)]
     fn click_remove() -> Promise;
+
+    #[wasm_bindgen(js_name = changeTheme)]
+    fn change_theme(name: &str);
 }
 
 const WEBHOOK_URL: &str =
@@ -483,4 +486,93 @@ async fn missing_library_shows_explanation() {
 
     let message = page.text("#outside-teams");
     assert!(message.contains("library did not load"), "{message}");
+}
+
+fn root_attribute(name: &str) -> Option<String> {
+    let document = web_sys::window().unwrap().document().unwrap();
+    document.document_element().unwrap().get_attribute(name)
+}
+
+fn with_locale_and_theme(locale: &str, theme: &str) -> Value {
+    let mut options = new_connector();
+    options["context"]["app"] = json!({ "locale": locale, "theme": theme });
+    options
+}
+
+#[wasm_bindgen_test]
+async fn page_uses_context_locale() {
+    reply_to_fetch("{}");
+    let page = open_page(with_locale_and_theme("de-DE", "default")).await;
+
+    assert_eq!(
+        page.text("fieldset legend"),
+        "Benachrichtigen, wenn Aufgaben"
+    );
+    assert_eq!(page.text("label[for=event-created]"), "erstellt werden");
+    assert!(page.status().starts_with("Wählen Sie"), "{}", page.status());
+    assert_eq!(root_attribute("lang").as_deref(), Some("de"));
+    assert_eq!(root_attribute("dir").as_deref(), Some("ltr"));
+}
+
+#[wasm_bindgen_test]
+async fn arabic_page_is_right_to_left() {
+    reply_to_fetch("{}");
+    let page = open_page(with_locale_and_theme("ar-SA", "default")).await;
+
+    assert_eq!(page.text("label[for=event-created]"), "منشأة");
+    assert_eq!(root_attribute("lang").as_deref(), Some("ar"));
+    assert_eq!(root_attribute("dir").as_deref(), Some("rtl"));
+}
+
+#[wasm_bindgen_test]
+async fn unknown_locale_falls_back_to_english() {
+    reply_to_fetch("{}");
+    let page = open_page(with_locale_and_theme("fr-FR", "default")).await;
+
+    assert_eq!(
+        page.text("fieldset legend"),
+        "Send notifications when tasks are"
+    );
+    assert_eq!(root_attribute("lang").as_deref(), Some("en"));
+}
+
+#[wasm_bindgen_test]
+async fn failure_reason_uses_user_language() {
+    reply_to_fetch("{}");
+    let mut options = with_locale_and_theme("ja-JP", "default");
+    options["webhookUrlAfterSetConfig"] = Value::Null;
+    let page = open_page(options).await;
+
+    page.checkbox("event-created").click();
+    let outcome = save(None).await;
+
+    assert_eq!(outcome["outcome"], "failure");
+    let reason = outcome["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Webhook URL を提供しませんでした"),
+        "{reason}"
+    );
+    assert_eq!(set_config_calls()[0]["configName"], "タスク通知: 作成");
+}
+
+#[wasm_bindgen_test]
+async fn theme_follows_context_and_changes() {
+    reply_to_fetch("{}");
+    let _page = open_page(with_locale_and_theme("en-US", "dark")).await;
+    wait_for("the dark theme", || {
+        root_attribute("data-theme").as_deref() == Some("dark")
+    })
+    .await;
+
+    change_theme("contrast");
+    wait_for("the contrast theme", || {
+        root_attribute("data-theme").as_deref() == Some("contrast")
+    })
+    .await;
+
+    change_theme("default");
+    wait_for("the default theme", || {
+        root_attribute("data-theme").as_deref() == Some("default")
+    })
+    .await;
 }

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::choice::{EventType, NotificationChoice};
+use crate::i18n::Language;
 
 /// The "Send notifications when tasks are" fieldset, one checkbox an event
 /// type.
@@ -13,24 +14,24 @@ pub fn NotificationForm(
     /// Whether input is ignored while the page loads or saves.
     #[prop(into)]
     disabled: Signal<bool>,
+    /// The language of the labels.
+    #[prop(into)]
+    language: Signal<Language>,
 ) -> impl IntoView {
+    let text = move |key: &'static str| move || language.get().translations().text(key);
     let checkboxes = EventType::ALL
         .into_iter()
-        .map(|event_type| view! { <EventCheckbox choice event_type /> })
+        .map(|event_type| view! { <EventCheckbox choice event_type language /> })
         .collect_view();
 
     view! {
         // Teams owns the Save button, so Enter must not submit this form.
         <form class="notification-form" on:submit=|event| event.prevent_default()>
             <fieldset prop:disabled=move || disabled.get() aria-describedby="choice-hint">
-                <legend>"Send notifications when tasks are"</legend>
+                <legend>{text("form.legend")}</legend>
                 {checkboxes}
-                <p
-                    id="choice-hint"
-                    class="hint"
-                    class:invalid=move || !choice.get().is_valid()
-                >
-                    "Choose at least one."
+                <p id="choice-hint" class="hint" class:invalid=move || !choice.get().is_valid()>
+                    {text("form.hint")}
                 </p>
             </fieldset>
         </form>
@@ -39,11 +40,15 @@ pub fn NotificationForm(
 
 /// One labelled checkbox for `event_type`.
 #[component]
-fn EventCheckbox(choice: RwSignal<NotificationChoice>, event_type: EventType) -> impl IntoView {
+fn EventCheckbox(
+    choice: RwSignal<NotificationChoice>,
+    event_type: EventType,
+    language: Signal<Language>,
+) -> impl IntoView {
     let id = format!("event-{event_type}");
-    let label = match event_type {
-        EventType::Created => "Created",
-        EventType::Updated => "Updated",
+    let label_key = match event_type {
+        EventType::Created => "form.event.created",
+        EventType::Updated => "form.event.updated",
     };
 
     view! {
@@ -59,7 +64,7 @@ fn EventCheckbox(choice: RwSignal<NotificationChoice>, event_type: EventType) ->
                     choice.update(|choice| *choice = choice.with(event_type, checked));
                 }
             />
-            <label for=id>{label}</label>
+            <label for=id>{move || language.get().translations().text(label_key)}</label>
         </div>
     }
 }

@@ -2,12 +2,18 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::Language;
 use crate::status::Status;
 
 /// Shows the current status in a polite live region, so screen readers
 /// announce loading, saving and failures.
 #[component]
-pub fn StatusLine(status: RwSignal<Status>) -> impl IntoView {
+pub fn StatusLine(
+    status: RwSignal<Status>,
+    /// The language of the message.
+    #[prop(into)]
+    language: Signal<Language>,
+) -> impl IntoView {
     view! {
         <p
             id="status"
@@ -16,7 +22,7 @@ pub fn StatusLine(status: RwSignal<Status>) -> impl IntoView {
             role="status"
             aria-live="polite"
         >
-            {move || status.get().message()}
+            {move || status.get().message(language.get().translations())}
         </p>
     }
 }

@@ -27,6 +27,11 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = ["microsoftTeams", "app"], js_name = getContext)]
     fn app_get_context() -> Result<Promise, JsValue>;
 
+    #[wasm_bindgen(catch, js_namespace = ["microsoftTeams", "app"], js_name = registerOnThemeChangeHandler)]
+    fn app_register_on_theme_change_handler(
+        handler: &Closure<dyn FnMut(String)>,
+    ) -> Result<(), JsValue>;
+
     #[wasm_bindgen(catch, js_namespace = ["microsoftTeams", "pages"], js_name = getConfig)]
     fn pages_get_config() -> Result<Promise, JsValue>;
 
@@ -131,6 +136,21 @@ pub async fn set_config(instance_config: &NewInstanceConfig) -> Result<(), Teams
     let value = serde_wasm_bindgen::to_value(instance_config)
         .map_err(|error| TeamsError::malformed("pages.config.setConfig", error))?;
     settle(config_set_config(&value)).await.map(drop)
+}
+
+/// Registers `handler` for theme changes
+/// (`app.registerOnThemeChangeHandler`); it receives the new theme's name
+/// (`default`, `dark` or `contrast`). A later call replaces it.
+pub fn register_on_theme_change_handler(
+    handler: impl FnMut(String) + 'static,
+) -> Result<(), TeamsError> {
+    ensure_loaded()?;
+    let closure = Closure::<dyn FnMut(String)>::new(handler);
+    app_register_on_theme_change_handler(&closure).map_err(TeamsError::from_js)?;
+
+    // Same lifetime as the save handler below.
+    closure.forget();
+    Ok(())
 }
 
 /// Registers `handler` for the host's Save button
