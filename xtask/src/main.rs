@@ -1,6 +1,8 @@
-//! Developer commands of the connector: `cargo xtask setup | build | run | test | lint`.
+//! Developer commands of the connector: `cargo xtask setup | build | run | test | lint |
+//! package`.
 
 mod lint;
+mod package;
 mod page;
 mod process;
 mod run;
@@ -36,6 +38,9 @@ enum Command {
     Test,
     /// Checks formatting and runs clippy natively and for wasm32.
     Lint,
+    /// Installs the npm packages when needed, then builds and validates the Teams app
+    /// package (manifest.json and icons in a zip) and prints the path of the zip.
+    Package(package::PackageArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +71,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::Run(args) => run::run(&root, &args),
         Command::Test => test::test(&root),
         Command::Lint => lint::lint(&root),
+        Command::Package(args) => package::package(&root, &args),
     }
 }
 

@@ -258,7 +258,7 @@ fn cargo_install(spec: &str, locked: bool) -> Result<()> {
 }
 
 /// Runs `npm ci` unless node_modules is at least as new as package-lock.json.
-fn setup_npm_packages(root: &Path) -> Result<()> {
+pub fn setup_npm_packages(root: &Path) -> Result<()> {
     let lock_path = root.join("package-lock.json");
     let lock_modified = modified(&lock_path).with_context(|| {
         format!(
