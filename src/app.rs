@@ -47,17 +47,17 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let busy = Signal::derive(move || state.status.get().is_busy());
+    let locked = Signal::derive(move || state.status.get().locks_form());
     let language = state.language;
 
     view! {
         <main class="config-page">
             <h1>{move || language.get().translations().text("page.title")}</h1>
             {move || match state.outside_teams.get() {
-                Some(reason) => view! { <OutsideTeams reason language /> }.into_any(),
+                Some(detail) => view! { <OutsideTeams detail language /> }.into_any(),
                 None => {
                     view! {
-                        <NotificationForm choice=state.choice disabled=busy language />
+                        <NotificationForm choice=state.choice disabled=locked language />
                         <StatusLine status=state.status language />
                     }
                         .into_any()

@@ -12,6 +12,9 @@ pub struct Session {
     /// Whether Teams named a configuration saved earlier, so the page
     /// restores its choice.
     pub is_existing: bool,
+    /// Whether Teams opened the page in the `remove` frame context, to
+    /// remove the connector rather than change it.
+    pub is_removal: bool,
     pub context: ChannelContext,
     /// The page's own address without query or fragment, given to Teams as
     /// `contentUrl` and `removeUrl`.
@@ -57,6 +60,7 @@ impl Session {
         Session {
             configuration_id,
             is_existing,
+            is_removal: context.page.frame_context.as_deref() == Some("remove"),
             context: channel_context.without_empty_values(),
             page_url,
         }
@@ -148,6 +152,28 @@ mod tests {
 
         assert_eq!(session.configuration_id.as_str(), FRESH_ID);
         assert!(!session.is_existing);
+    }
+
+    #[test]
+    fn remove_frame_context_marks_removal() {
+        let mut context = teams_context();
+        context.page.frame_context = Some("remove".to_owned());
+
+        let removal = Session::new(
+            &context,
+            &InstanceConfig::default(),
+            PAGE_URL.to_owned(),
+            fresh_id(),
+        );
+        let settings = Session::new(
+            &teams_context(),
+            &InstanceConfig::default(),
+            PAGE_URL.to_owned(),
+            fresh_id(),
+        );
+
+        assert!(removal.is_removal);
+        assert!(!settings.is_removal);
     }
 
     #[test]

@@ -65,31 +65,42 @@ pub async fn start(state: PageState) {
         }
     );
     let is_existing = session.is_existing;
+    let is_removal = session.is_removal;
     let configuration_id = session.configuration_id.clone();
     state.session.set(Some(session));
 
-    if !is_existing {
-        state.status.set(Status::Ready);
-        return;
-    }
-    match api::load_configuration(&configuration_id).await {
+    let restored = if is_existing {
+        restore_choice(state, &configuration_id).await
+    } else {
+        Status::Ready
+    };
+    // A failure to restore is shown even when removing, because the user
+    // may want to know before removing.
+    let status = match restored {
+        Status::Ready | Status::Restored | Status::NotFound if is_removal => Status::ReadyToRemove,
+        other => other,
+    };
+    state.status.set(status);
+}
+
+/// Loads the saved choice into the form and returns the status to show.
+async fn restore_choice(state: PageState, configuration_id: &ConfigurationId) -> Status {
+    match api::load_configuration(configuration_id).await {
         Ok(Some(saved)) => {
             state
                 .choice
                 .set(NotificationChoice::from_event_types(&saved.event_types));
-            state.status.set(Status::Restored);
+            Status::Restored
         }
         Ok(None) => {
             log::warn!("configuration {configuration_id} is not stored; starting afresh");
-            state.status.set(Status::Ready);
+            Status::NotFound
         }
         Err(error) => {
             log::error!("loading configuration {configuration_id} failed: {error:?}");
             let translations = state.translations();
             let reason = error.message(translations);
-            state.status.set(Status::Failed(
-                translations.format("start.load_failed", &[("reason", &reason)]),
-            ));
+            Status::Failed(translations.format("start.load_failed", &[("reason", &reason)]))
         }
     }
 }
@@ -100,27 +111,21 @@ fn fail_start(state: PageState, reason: StartError) {
     state.status.set(Status::Failed(message));
 }
 
-/// Initializes TeamsJS, returning the reason to show when that fails.
+/// Initializes TeamsJS, returning the technical reason when that fails.
 ///
 /// The page does not test for a parent frame itself, because Teams mobile
 /// hosts pages without one and TeamsJS finds each kind of host by itself.
 async fn connect(translations: &Translations) -> Result<(), String> {
-    let only_in_teams = translations.text("outside.only_in_teams");
-
     if !teams::is_loaded() {
-        let detail = translations.text("outside.library_missing");
-        return Err(format!("{only_in_teams} ({detail})"));
+        return Err(translations.text("outside.library_missing"));
     }
     match within(INITIALIZE_TIMEOUT_SECONDS, teams::initialize()).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(format!("{only_in_teams} ({error})")),
-        Err(_) => {
-            let detail = translations.format(
-                "outside.timed_out",
-                &[("seconds", &INITIALIZE_TIMEOUT_SECONDS)],
-            );
-            Err(format!("{only_in_teams} ({detail})"))
-        }
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(translations.format(
+            "outside.timed_out",
+            &[("seconds", &INITIALIZE_TIMEOUT_SECONDS)],
+        )),
     }
 }
 

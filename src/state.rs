@@ -21,7 +21,8 @@ pub struct PageState {
     /// Set once `app.initialize` has resolved; no other TeamsJS call runs
     /// before.
     pub connected: RwSignal<bool>,
-    /// Why the page cannot work here, when it is not running inside Teams.
+    /// Why the page cannot work here, when it is not running inside Teams:
+    /// a technical detail shown below the explanation.
     pub outside_teams: RwSignal<Option<String>>,
     /// The user's language: the browser's until Teams reports its locale.
     pub language: RwSignal<Language>,

@@ -9,6 +9,10 @@ pub enum Status {
     Loading,
     Ready,
     Restored,
+    /// Teams named a saved configuration that the backend does not have.
+    NotFound,
+    /// Teams opened the page to remove the connector.
+    ReadyToRemove,
     Saving,
     Saved,
     Removing,
@@ -26,6 +30,8 @@ impl Status {
             Status::Loading => "status.loading",
             Status::Ready => "status.ready",
             Status::Restored => "status.restored",
+            Status::NotFound => "status.not_found",
+            Status::ReadyToRemove => "status.ready_to_remove",
             Status::Saving => "status.saving",
             Status::Saved => "status.saved",
             Status::Removing => "status.removing",
@@ -36,11 +42,17 @@ impl Status {
     }
 
     /// Returns whether the form should ignore input, because a step that
-    /// reads or replaces the choice is running.
-    pub fn is_busy(&self) -> bool {
+    /// reads or replaces the choice is running, or the connector is being
+    /// removed.
+    pub fn locks_form(&self) -> bool {
         matches!(
             self,
-            Status::Connecting | Status::Loading | Status::Saving | Status::Removing
+            Status::Connecting
+                | Status::Loading
+                | Status::Saving
+                | Status::ReadyToRemove
+                | Status::Removing
+                | Status::Removed
         )
     }
 
@@ -63,29 +75,31 @@ mod tests {
 
         assert_eq!(status.message(english), "The webhook URL must use https.");
         assert!(status.is_failure());
-        assert!(!status.is_busy());
+        assert!(!status.locks_form());
     }
 
     #[test]
-    fn form_is_busy_only_while_a_step_runs() {
-        let busy = [
+    fn form_locked_while_step_runs_or_removing() {
+        let locked = [
             Status::Connecting,
             Status::Loading,
             Status::Saving,
+            Status::ReadyToRemove,
             Status::Removing,
-        ];
-        let idle = [
-            Status::Ready,
-            Status::Restored,
-            Status::Saved,
             Status::Removed,
         ];
+        let open = [
+            Status::Ready,
+            Status::Restored,
+            Status::NotFound,
+            Status::Saved,
+        ];
 
-        for status in busy {
-            assert!(status.is_busy(), "{status:?} should be busy");
+        for status in locked {
+            assert!(status.locks_form(), "{status:?} should lock the form");
         }
-        for status in idle {
-            assert!(!status.is_busy(), "{status:?} should not be busy");
+        for status in open {
+            assert!(!status.locks_form(), "{status:?} should not lock the form");
         }
     }
 }

@@ -467,8 +467,9 @@ async fn outside_teams_shows_explanation() {
     .await;
 
     let message = page.text("#outside-teams");
+    let detail = page.text(".outside-teams .detail");
     assert!(message.contains("works only inside Teams"), "{message}");
-    assert!(message.contains("No Parent window found"), "{message}");
+    assert!(detail.contains("No Parent window found"), "{detail}");
     assert!(page.find("#event-created").is_none());
 }
 
@@ -484,8 +485,8 @@ async fn missing_library_shows_explanation() {
     })
     .await;
 
-    let message = page.text("#outside-teams");
-    assert!(message.contains("library did not load"), "{message}");
+    let detail = page.text(".outside-teams .detail");
+    assert!(detail.contains("library did not load"), "{detail}");
 }
 
 fn root_attribute(name: &str) -> Option<String> {
@@ -575,4 +576,57 @@ async fn theme_follows_context_and_changes() {
         root_attribute("data-theme").as_deref() == Some("default")
     })
     .await;
+}
+
+#[wasm_bindgen_test]
+async fn remove_context_locks_form() {
+    let saved = json!({ "id": SAVED_ID, "eventTypes": ["created"], "configName": "x" });
+    reply_to_fetch(&json!({ "GET": { "status": 200, "body": saved.to_string() } }).to_string());
+    let mut options = new_connector();
+    options["context"]["page"]["frameContext"] = json!("remove");
+    options["config"]["entityId"] = json!(SAVED_ID);
+    let page = open_page(options).await;
+
+    assert!(
+        page.status().starts_with("Select Remove"),
+        "{}",
+        page.status()
+    );
+    assert!(page.checkbox("event-created").checked());
+    let fieldset = page.find("fieldset").unwrap();
+    assert!(
+        fieldset
+            .unchecked_into::<web_sys::HtmlFieldSetElement>()
+            .disabled()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn missing_saved_choice_is_reported() {
+    let reply = json!({ "code": "not_found", "message": "No configuration has this id." });
+    reply_to_fetch(&json!({ "GET": { "status": 404, "body": reply.to_string() } }).to_string());
+    let mut options = new_connector();
+    options["config"]["entityId"] = json!(SAVED_ID);
+    let page = open_page(options).await;
+
+    let status = page.status();
+    assert!(
+        status.starts_with("The saved choice was not found"),
+        "{status}"
+    );
+    assert!(!page.checkbox("event-created").checked());
+}
+
+#[wasm_bindgen_test]
+async fn hint_turns_red_only_after_change() {
+    reply_to_fetch("{}");
+    let page = open_page(new_connector()).await;
+    let hint = || page.find("#choice-hint").unwrap().class_list();
+    assert!(!hint().contains("invalid"));
+
+    page.checkbox("event-created").click();
+    page.checkbox("event-created").click();
+    TimeoutFuture::new(20).await;
+
+    assert!(hint().contains("invalid"));
 }

@@ -19,6 +19,9 @@ pub fn NotificationForm(
     language: Signal<Language>,
 ) -> impl IntoView {
     let text = move |key: &'static str| move || language.get().translations().text(key);
+    // The hint turns red only once the user has changed something, so a new
+    // form does not open with an error.
+    let touched = RwSignal::new(false);
     let checkboxes = EventType::ALL
         .into_iter()
         .map(|event_type| view! { <EventCheckbox choice event_type language /> })
@@ -27,10 +30,14 @@ pub fn NotificationForm(
     view! {
         // Teams owns the Save button, so Enter must not submit this form.
         <form class="notification-form" on:submit=|event| event.prevent_default()>
-            <fieldset prop:disabled=move || disabled.get() aria-describedby="choice-hint">
+            <fieldset
+                prop:disabled=move || disabled.get()
+                aria-describedby="choice-hint"
+                on:change=move |_| touched.set(true)
+            >
                 <legend>{text("form.legend")}</legend>
                 {checkboxes}
-                <p id="choice-hint" class="hint" class:invalid=move || !choice.get().is_valid()>
+                <p id="choice-hint" class="hint" class:invalid=move || touched.get() && !choice.get().is_valid()>
                     {text("form.hint")}
                 </p>
             </fieldset>
