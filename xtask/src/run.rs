@@ -26,10 +26,12 @@ pub struct RunArgs {
     backend_port: u16,
 }
 
-/// Builds the page and both servers, runs them, and returns an error when either exits.
+/// Builds the page and both servers and runs them until either exits.
 ///
 /// Ctrl-C in the terminal reaches the servers directly because they share xtask's
-/// process group, so each shuts down on its own SIGINT.
+/// process group, so each shuts down on its own SIGINT and exits with success; then
+/// xtask returns `Ok`. A server that fails makes xtask stop the other and return an
+/// error.
 ///
 /// NOTE: A signal sent to xtask alone, such as `kill <pid>`, ends it without stopping
 /// the servers, because std offers no signal handler that could run the guards.
@@ -90,11 +92,16 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<()> {
     // Dropping `servers` on return stops the server that is still running.
     loop {
         for server in servers.iter_mut() {
-            if let Some(status) = server.exit_status()? {
-                bail!(
+            match server.exit_status()? {
+                None => {}
+                Some(status) if status.success() => {
+                    println!("{} stopped; stopping the other server", server.name);
+                    return Ok(());
+                }
+                Some(status) => bail!(
                     "{} exited with {status}; stopping the other server",
                     server.name
-                );
+                ),
             }
         }
         thread::sleep(Duration::from_millis(200));
