@@ -13,25 +13,33 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::validation::{ValidationError, parse_configuration_id};
 
-/// Maximum size of a request body in bytes. A configuration is well under 4 KiB.
+/// Maximum size of a configuration request body in bytes. A configuration is well under
+/// 4 KiB.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// serde_json error together with the path of the field where it happened.
 type PathError = serde_path_to_error::Error<serde_json::Error>;
 
-/// Expected shape of a configuration body, appended to shape errors.
-const BODY_SHAPE: &str = "webhookUrl and configName are strings, eventTypes is a list of \
-                          strings, and context is an object of strings.";
+/// Request body type together with the texts that its error messages use.
+pub trait JsonShape: DeserializeOwned {
+    /// Fields of the body and their types, appended to shape errors.
+    const SHAPE: &'static str;
+    /// Next step after a JSON syntax error.
+    const SYNTAX_HINT: &'static str;
+    /// Maximum size of the body in bytes. The route must apply it with
+    /// `DefaultBodyLimit`.
+    const MAX_BYTES: usize;
+    /// Next step after a body over [`Self::MAX_BYTES`].
+    const TOO_LARGE_HINT: &'static str;
+}
 
 /// JSON object request body. It rejects a missing content type with 415, a body over
-/// [`MAX_BODY_BYTES`] with 413, invalid JSON with 400 and a wrong shape with 422.
-///
-/// The error messages describe the configuration body, the only JSON body the API takes.
+/// `T::MAX_BYTES` with 413, invalid JSON with 400 and a wrong shape with 422.
 pub struct JsonBody<T>(pub T);
 
 impl<T, S> FromRequest<S> for JsonBody<T>
 where
-    T: DeserializeOwned,
+    T: JsonShape,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -39,18 +47,19 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let Json(value) = Json::<serde_json::Value>::from_request(request, state)
             .await
-            .map_err(|rejection| json_rejection_error(&rejection))?;
+            .map_err(|rejection| json_rejection_error::<T>(&rejection))?;
 
         // serde's derived structs also accept a JSON array of the field values in
         // order, so the shape is checked before the fields.
         if !value.is_object() {
             return Err(invalid_body(format!(
-                "The request body must be a JSON object. {BODY_SHAPE}"
+                "The request body must be a JSON object. {}",
+                T::SHAPE
             )));
         }
         serde_path_to_error::deserialize(value)
             .map(Self)
-            .map_err(|error| invalid_body(data_error_message(&error)))
+            .map_err(|error| invalid_body(data_error_message(&error, T::SHAPE)))
     }
 }
 
@@ -80,7 +89,7 @@ where
 ///
 /// The messages are built here, not taken from axum, because serde's messages for a
 /// wrong type repeat the offending value, which could be the webhook URL.
-fn json_rejection_error(rejection: &JsonRejection) -> ApiError {
+fn json_rejection_error<T: JsonShape>(rejection: &JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -92,21 +101,22 @@ fn json_rejection_error(rejection: &JsonRejection) -> ApiError {
             StatusCode::BAD_REQUEST,
             "invalid_json",
             format!(
-                "The request body is not valid JSON ({}). Send a JSON object with webhookUrl, \
-                 eventTypes and configName.",
-                syntax_error_description(error)
+                "The request body is not valid JSON ({}). {}",
+                syntax_error_description(error),
+                T::SYNTAX_HINT
             ),
         ),
         JsonRejection::JsonDataError(_) => invalid_body(format!(
-            "The request body does not have the expected fields. {BODY_SHAPE}"
+            "The request body does not have the expected fields. {}",
+            T::SHAPE
         )),
         rejection if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!(
-                "The request body is larger than {} KiB. Send only the fields of a \
-                 configuration.",
-                MAX_BODY_BYTES / 1024
+                "The request body is larger than {} KiB. {}",
+                T::MAX_BYTES / 1024,
+                T::TOO_LARGE_HINT
             ),
         ),
         rejection => ApiError::new(
@@ -139,14 +149,14 @@ fn invalid_body(message: String) -> ApiError {
 
 /// Builds the message for a JSON object that is not a configuration. It names the field
 /// but never repeats the value, because serde's messages for a wrong type do.
-fn data_error_message(error: &PathError) -> String {
+fn data_error_message(error: &PathError, shape: &str) -> String {
     let inner = error.inner().to_string();
     if let Some(field) = missing_field_name(&inner) {
-        return format!("The request body has no \"{field}\" field. {BODY_SHAPE}");
+        return format!("The request body has no \"{field}\" field. {shape}");
     }
 
     let path = error.path().to_string();
-    format!("The field \"{path}\" in the request body has the wrong type. {BODY_SHAPE}")
+    format!("The field \"{path}\" in the request body has the wrong type. {shape}")
 }
 
 /// Returns the field name from serde's "missing field `name`" message.
@@ -180,6 +190,13 @@ mod tests {
     struct Sample {
         webhook_url: String,
         event_types: Vec<String>,
+    }
+
+    impl JsonShape for Sample {
+        const SHAPE: &'static str = "webhookUrl is a string and eventTypes a list of strings.";
+        const SYNTAX_HINT: &'static str = "Send a JSON object.";
+        const MAX_BYTES: usize = MAX_BODY_BYTES;
+        const TOO_LARGE_HINT: &'static str = "Send less.";
     }
 
     async fn extract(content_type: Option<&str>, body: &str) -> Result<Sample, ApiError> {

@@ -2,10 +2,17 @@
 //!
 //! It stores the configurations that the configuration page saves (in SQLite), serves
 //! their JSON API under `/api/` and serves the built page itself under `/config/`, all
-//! on one origin. [`serve`] is the entry point, used by the binary and by tests.
+//! on one origin. It accepts task events and delivers them as cards to the channels
+//! whose configuration subscribes to them. [`serve`] is the entry point, used by the
+//! binary and by tests.
 
+pub mod auth;
+pub mod cards;
 pub mod configuration;
+pub mod delivery;
 pub mod error;
+pub mod event_routes;
+pub mod events;
 pub mod extract;
 pub mod migrations;
 pub mod page;
@@ -15,19 +22,23 @@ pub mod store;
 pub mod validation;
 pub mod webhook_url;
 
+use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub use crate::delivery::{DeliverySettings, RateWindow, TEAMS_RATE_WINDOWS};
+use crate::delivery::{DeliveryWorker, WakeSignal};
 use crate::routes::{ApiState, api_routes, method_not_allowed, route_not_found};
 use crate::store::Store;
 
-/// Settings of one backend instance.
-#[derive(Debug, Clone)]
+/// Settings of one backend instance. `Debug` hides the events API key.
+#[derive(Clone)]
 pub struct Settings {
     /// SQLite database file. It is created when missing, but its directory must exist.
     pub database: PathBuf,
@@ -36,13 +47,38 @@ pub struct Settings {
     pub page_dir: Option<PathBuf>,
     /// Origin of the local Teams host, such as `http://127.0.0.1:8080`, whose
     /// `/webhooks/` URLs are accepted besides Microsoft's. `None` (the default) accepts
-    /// Microsoft webhook URLs only.
+    /// Microsoft webhook URLs only. It also turns on local delivery, which lets the
+    /// delivery worker connect to loopback addresses.
     pub dev_webhook_origin: Option<Url>,
+    /// Key that callers of the event endpoints send as `Authorization: Bearer <key>`.
+    /// `None` turns the event endpoints off (503).
+    pub events_api_key: Option<String>,
+    /// Delivery worker settings.
+    pub delivery: DeliverySettings,
 }
 
-/// Opens (creates, migrates) the database, then serves until `shutdown` resolves.
+impl fmt::Debug for Settings {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Settings")
+            .field("database", &self.database)
+            .field("page_dir", &self.page_dir)
+            .field("dev_webhook_origin", &self.dev_webhook_origin)
+            .field(
+                "events_api_key",
+                &self.events_api_key.as_ref().map(|_| "<secret>"),
+            )
+            .field("delivery", &self.delivery)
+            .finish()
+    }
+}
+
+/// Opens (creates, migrates) the database, starts the delivery worker, then serves until
+/// `shutdown` resolves.
 ///
-/// Requests in flight when `shutdown` resolves are finished before this returns.
+/// Requests and delivery attempts in flight when `shutdown` resolves are finished before
+/// this returns. Deliveries not yet attempted stay pending in the database, and the next
+/// start sends them.
 pub async fn serve(
     listener: TcpListener,
     settings: Settings,
@@ -57,7 +93,23 @@ pub async fn serve(
             settings.database.display()
         )
     })?;
-    let app = app(store, &settings)?;
+    let wake = WakeSignal::default();
+    let app = app(store.clone(), &settings, wake.clone())?;
+    let stop = CancellationToken::new();
+    let worker = if settings.delivery.start_worker {
+        let worker = DeliveryWorker::start(
+            store,
+            settings.delivery.clone(),
+            settings.dev_webhook_origin.clone(),
+            wake,
+            stop.clone(),
+        )
+        .context("starting the delivery worker failed")?;
+        Some(worker)
+    } else {
+        tracing::warn!("the delivery worker is off, so deliveries stay pending");
+        None
+    };
 
     tracing::info!(
         %address,
@@ -72,10 +124,25 @@ pub async fn serve(
         );
     }
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    if settings.events_api_key.is_none() {
+        tracing::warn!("no events API key is set, so the event endpoints answer 503");
+    }
+
+    let stop_worker = stop.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop_worker.cancel();
+        })
         .await
-        .context("serving HTTP failed")?;
+        .context("serving HTTP failed");
+
+    // The worker also stops when serving failed, and finishes its attempts in flight.
+    stop.cancel();
+    if let Some(worker) = worker {
+        worker.stopped().await;
+    }
+    served?;
 
     tracing::info!(%address, "connector backend stopped");
     Ok(())
@@ -83,10 +150,12 @@ pub async fn serve(
 
 /// Builds the router: the API, the page when a page directory is set, JSON 404 and 405
 /// errors, and the request log around all of them.
-pub fn app(store: Store, settings: &Settings) -> anyhow::Result<Router> {
+pub fn app(store: Store, settings: &Settings, wake: WakeSignal) -> anyhow::Result<Router> {
     let state = ApiState {
         store,
         dev_webhook_origin: settings.dev_webhook_origin.clone(),
+        events_api_key: auth::api_key_from_settings(settings.events_api_key.as_deref()),
+        wake,
     };
     let mut router = api_routes(state);
 

@@ -1,9 +1,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use connector_backend::{Settings, serve};
+use connector_backend::{DeliverySettings, Settings, serve};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use url::Url;
@@ -33,6 +34,24 @@ struct Args {
     /// http://127.0.0.1:8080. For the local Teams host only: never set it in production.
     #[arg(long, env = "CONNECTOR_DEV_WEBHOOK_ORIGIN")]
     dev_webhook_origin: Option<Url>,
+
+    /// API key that callers of /api/events send as "Authorization: Bearer <key>".
+    /// Without it the event endpoints answer 503.
+    #[arg(long, env = "CONNECTOR_EVENTS_API_KEY", hide_env_values = true)]
+    events_api_key: Option<String>,
+
+    /// Most webhook requests in flight at once.
+    #[arg(long, env = "CONNECTOR_DELIVERY_CONCURRENCY", default_value_t = 64)]
+    delivery_concurrency: usize,
+
+    /// Time limit of one webhook request, in seconds.
+    #[arg(long, env = "CONNECTOR_DELIVERY_TIMEOUT_SECS", default_value_t = 10)]
+    delivery_timeout_secs: u64,
+
+    /// Attempts that end in a transient failure (5xx, timeout, connection error) before a
+    /// delivery fails for good.
+    #[arg(long, env = "CONNECTOR_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
+    delivery_max_attempts: u32,
 }
 
 #[tokio::main]
@@ -61,6 +80,13 @@ async fn main() -> anyhow::Result<()> {
         database: args.database,
         page_dir: args.page_dir,
         dev_webhook_origin: args.dev_webhook_origin,
+        events_api_key: args.events_api_key.filter(|key| !key.is_empty()),
+        delivery: DeliverySettings {
+            concurrency: args.delivery_concurrency,
+            request_timeout: Duration::from_secs(args.delivery_timeout_secs),
+            max_attempts: args.delivery_max_attempts,
+            ..DeliverySettings::default()
+        },
     };
     serve(listener, settings, shutdown_signal()).await
 }

@@ -21,6 +21,38 @@ const MIGRATIONS: &[&str] = &[
        event_type TEXT NOT NULL CHECK (event_type IN ('created', 'updated')),
        PRIMARY KEY (configuration_id, event_type)
      ) STRICT;",
+    // 2: task events and the outbox of card deliveries. `next_attempt_at` is in Unix
+    // milliseconds, so that the worker can compare and order it as a number.
+    "CREATE TABLE events (
+       id TEXT PRIMARY KEY,
+       kind TEXT NOT NULL CHECK (kind IN ('created', 'updated')),
+       task_id TEXT NOT NULL,
+       title TEXT NOT NULL,
+       description TEXT,
+       assignee TEXT,
+       due_date TEXT,
+       link TEXT,
+       created_at TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE deliveries (
+       id INTEGER PRIMARY KEY,
+       event_id TEXT REFERENCES events(id) ON DELETE CASCADE,
+       configuration_id TEXT NOT NULL REFERENCES configurations(id) ON DELETE CASCADE,
+       kind TEXT NOT NULL CHECK (kind IN ('created', 'updated', 'welcome')),
+       state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'retrying', 'failed')),
+       attempts INTEGER NOT NULL DEFAULT 0,
+       transient_failures INTEGER NOT NULL DEFAULT 0,
+       throttled_responses INTEGER NOT NULL DEFAULT 0,
+       last_error TEXT,
+       next_attempt_at INTEGER NOT NULL,
+       created_at TEXT NOT NULL,
+       updated_at TEXT NOT NULL,
+       CHECK ((kind = 'welcome') = (event_id IS NULL))
+     ) STRICT;
+     CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
+       WHERE state IN ('pending', 'retrying');
+     CREATE INDEX deliveries_by_event ON deliveries (event_id);
+     CREATE INDEX deliveries_by_configuration ON deliveries (configuration_id, id);",
 ];
 
 /// Error raised when the schema cannot be brought to the current version.
@@ -102,7 +134,12 @@ mod tests {
         assert_eq!(read_user_version(&connection).unwrap(), latest_version());
         assert_eq!(
             table_names(&connection),
-            vec!["configuration_event_types", "configurations"]
+            vec![
+                "configuration_event_types",
+                "configurations",
+                "deliveries",
+                "events"
+            ]
         );
     }
 

@@ -1,4 +1,5 @@
-//! JSON API under `/api`: configurations and health.
+//! JSON API under `/api`: configurations and health. The event routes are in
+//! [`crate::event_routes`].
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, header};
@@ -6,8 +7,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::sync::Arc;
+
 use url::Url;
 
+use crate::auth::ApiKey;
+use crate::delivery::WakeSignal;
 use crate::error::ApiError;
 use crate::extract::{ConfigurationId, JsonBody, MAX_BODY_BYTES};
 use crate::store::{Store, StoreError, UpsertOutcome};
@@ -20,6 +25,10 @@ pub struct ApiState {
     /// Origin whose `/webhooks/` URLs are accepted besides Microsoft's, for the local
     /// Teams host. `None` in production.
     pub dev_webhook_origin: Option<Url>,
+    /// Key of the event endpoints. `None` turns them off.
+    pub events_api_key: Option<Arc<ApiKey>>,
+    /// Wakes the delivery worker after deliveries were stored.
+    pub wake: WakeSignal,
 }
 
 /// Returns the API routes with their body size limit.
@@ -35,6 +44,7 @@ pub fn api_routes(state: ApiState) -> Router {
                 .delete(delete_configuration),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .merge(crate::event_routes::event_routes())
         .with_state(state)
 }
 
@@ -80,6 +90,7 @@ async fn put_configuration(
 
     match outcome {
         UpsertOutcome::Created => {
+            state.wake.wake();
             tracing::info!(
                 configuration_id = %id,
                 webhook_kind = webhook_kind.as_str(),
@@ -140,7 +151,7 @@ async fn delete_configuration(
 }
 
 /// Logs a store failure with its cause chain and returns the generic 500 error.
-fn internal_error(error: StoreError, id: uuid::Uuid, failure: &'static str) -> ApiError {
+pub(crate) fn internal_error(error: StoreError, id: uuid::Uuid, failure: &'static str) -> ApiError {
     let error = anyhow::Error::from(error);
     tracing::error!(configuration_id = %id, error = format!("{error:#}"), "{failure}");
     ApiError::internal().for_configuration(id)

@@ -11,6 +11,7 @@ use time::macros::format_description;
 use uuid::Uuid;
 
 use crate::configuration::{Configuration, ConfigurationView, EventType};
+use crate::delivery::outbox;
 use crate::migrations::{MigrationError, migrate};
 
 /// How long a statement waits for a lock held by another connection, such as a test
@@ -32,6 +33,12 @@ pub enum StoreError {
     Task(#[from] tokio::task::JoinError),
     #[error("formatting the current time failed")]
     Time(#[from] time::error::Format),
+    #[error("delivery {delivery_id} has the unknown kind {kind:?} in the database")]
+    UnknownDeliveryKind { delivery_id: i64, kind: String },
+    #[error("a delivery has the unknown state {0:?} in the database")]
+    UnknownDeliveryState(String),
+    #[error("the system clock is before 1970")]
+    Clock,
 }
 
 /// Whether an upsert inserted a new configuration or replaced an existing one.
@@ -61,7 +68,8 @@ impl Store {
 
     /// Inserts the configuration or replaces the stored one with the same id, together
     /// with its event types, in one transaction. An update keeps `created_at` and
-    /// marks the configuration active again.
+    /// marks the configuration active again. A new configuration also gets a pending
+    /// welcome card delivery in the same transaction.
     pub async fn upsert(
         &self,
         configuration: Configuration,
@@ -71,6 +79,9 @@ impl Store {
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let result = write_configuration(&transaction, &configuration, &now)?;
+            if result.0 == UpsertOutcome::Created {
+                outbox::insert_welcome_delivery(&transaction, &result.1.id, &now)?;
+            }
             transaction.commit()?;
             Ok(result)
         })
@@ -100,7 +111,7 @@ impl Store {
     }
 
     /// Runs `operation` with the connection on the blocking thread pool.
-    async fn run<T, F>(&self, operation: F) -> Result<T, StoreError>
+    pub(crate) async fn run<T, F>(&self, operation: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -262,13 +273,13 @@ fn read_configuration(
 }
 
 /// Returns the id in the stored form: lower-case and hyphenated.
-fn id_text(id: Uuid) -> String {
+pub(crate) fn id_text(id: Uuid) -> String {
     id.hyphenated().to_string()
 }
 
 /// Returns the current UTC time as RFC 3339 with milliseconds, such as
 /// `2025-01-02T03:04:05.678Z`.
-fn current_timestamp() -> Result<String, time::error::Format> {
+pub(crate) fn current_timestamp() -> Result<String, time::error::Format> {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     OffsetDateTime::now_utc().format(format)

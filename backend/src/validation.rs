@@ -8,6 +8,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::configuration::{AppType, Configuration, Context, EventType};
+use crate::extract::{JsonShape, MAX_BODY_BYTES};
 use crate::webhook_url::{WebhookUrl, WebhookUrlError};
 
 /// Maximum length of a configuration name, in characters, after trimming.
@@ -30,6 +31,15 @@ pub struct ConfigurationRequest {
     pub config_name: String,
     #[serde(default)]
     pub context: Option<ContextRequest>,
+}
+
+impl JsonShape for ConfigurationRequest {
+    const SHAPE: &'static str = "webhookUrl and configName are strings, eventTypes is a list \
+                                 of strings, and context is an object of strings.";
+    const SYNTAX_HINT: &'static str =
+        "Send a JSON object with webhookUrl, eventTypes and configName.";
+    const MAX_BYTES: usize = MAX_BODY_BYTES;
+    const TOO_LARGE_HINT: &'static str = "Send only the fields of a configuration.";
 }
 
 /// Teams context as the page sends it, before validation.

@@ -3,9 +3,11 @@
 // Each test file compiles this module on its own and uses a different part of it.
 #![allow(dead_code)]
 
+pub mod webhooks;
+
 use std::path::{Path, PathBuf};
 
-use connector_backend::{Settings, serve};
+use connector_backend::{DeliverySettings, Settings, serve};
 use rusqlite::Connection;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -56,11 +58,18 @@ impl TestServer {
     }
 }
 
+/// Returns settings for the API only. The delivery worker is off, because these tests
+/// use Microsoft webhook URLs and nothing may leave the machine.
 pub fn settings(database: &Path) -> Settings {
     Settings {
         database: database.to_owned(),
         page_dir: None,
         dev_webhook_origin: None,
+        events_api_key: None,
+        delivery: DeliverySettings {
+            start_worker: false,
+            ..DeliverySettings::default()
+        },
     }
 }
 

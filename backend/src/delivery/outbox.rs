@@ -1,0 +1,600 @@
+//! The outbox: task events and their card deliveries in SQLite.
+//!
+//! An event and one pending delivery per matching configuration are written in one
+//! transaction, so an accepted event is never half stored. The worker claims due
+//! deliveries by moving their `next_attempt_at` past a lease, so that a delivery whose
+//! worker died is retried once the lease ends.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::configuration::EventType;
+use crate::events::TaskEvent;
+use crate::store::{Store, StoreError, current_timestamp, id_text};
+
+/// Most deliveries that the configuration delivery list returns.
+pub const MAX_LISTED_DELIVERIES: u32 = 100;
+
+/// Delivery kind of the card that greets a new configuration.
+pub const WELCOME_KIND: &str = "welcome";
+
+/// State of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Not attempted yet.
+    Pending,
+    /// The webhook accepted the card.
+    Delivered,
+    /// Attempted, and due again at `next_attempt_at`.
+    Retrying,
+    /// Given up: a permanent rejection, too many failures, or a removed webhook.
+    Failed,
+}
+
+impl DeliveryState {
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "pending" => Some(Self::Pending),
+            "delivered" => Some(Self::Delivered),
+            "retrying" => Some(Self::Retrying),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Delivery of one event to one configuration, as the API returns it. It never contains
+/// the webhook URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    pub configuration_id: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub updated_at: String,
+}
+
+/// Delivery to one configuration, as the configuration's delivery list returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationDeliveryView {
+    /// Event id, or `None` for the welcome card, which belongs to no event.
+    pub event_id: Option<String>,
+    /// `created`, `updated` or `welcome`.
+    pub kind: String,
+    pub configuration_id: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub updated_at: String,
+}
+
+/// Result of accepting an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptedEvent {
+    pub event_id: Uuid,
+    pub deliveries: usize,
+}
+
+/// Card that a due delivery sends.
+#[derive(Debug, Clone)]
+pub enum DueCard {
+    Event(TaskEvent),
+    Welcome {
+        config_name: String,
+        event_types: Vec<EventType>,
+    },
+}
+
+/// Delivery claimed by the worker, with everything needed to send it.
+///
+/// It has no `Debug` implementation because it contains the webhook URL.
+pub struct DueDelivery {
+    pub id: i64,
+    pub event_id: Option<String>,
+    pub configuration_id: String,
+    /// The configuration's webhook URL. It is a secret: never log it.
+    pub webhook_url: String,
+    pub attempts: u32,
+    pub transient_failures: u32,
+    pub throttled_responses: u32,
+    pub card: DueCard,
+}
+
+/// Deliveries taken by one claim.
+pub struct Claim {
+    /// Deliveries to send now, leased to the caller.
+    pub due: Vec<DueDelivery>,
+    /// Deliveries that were failed instead because their configuration is inactive, as
+    /// (delivery id, configuration id, event id).
+    pub dropped: Vec<(i64, String, Option<String>)>,
+}
+
+/// How a retried attempt failed, which decides the counter it increments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryCause {
+    Transient,
+    Throttled,
+}
+
+/// `last_error` of deliveries failed because their configuration became inactive.
+const INACTIVE_REASON: &str =
+    "the configuration is inactive because its webhook was removed; save it again in Teams";
+
+impl Store {
+    /// Stores the event and one pending delivery for every active configuration that
+    /// subscribes to its kind, in one transaction.
+    pub async fn insert_event(&self, event: TaskEvent) -> Result<AcceptedEvent, StoreError> {
+        self.run(move |connection| {
+            let now = current_timestamp()?;
+            let now_ms = unix_millis()?;
+            let event_id = Uuid::new_v4();
+            let event_id_text = id_text(event_id);
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+            transaction.execute(
+                "INSERT INTO events (
+                   id, kind, task_id, title, description, assignee, due_date, link, created_at
+                 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    event_id_text,
+                    event.kind.as_str(),
+                    event.task_id,
+                    event.title,
+                    event.description,
+                    event.assignee,
+                    event.due_date,
+                    event.link,
+                    now,
+                ],
+            )?;
+            let deliveries = transaction.execute(
+                "INSERT INTO deliveries (
+                   event_id, configuration_id, kind, state, next_attempt_at, created_at,
+                   updated_at
+                 )
+                 SELECT ?1, c.id, ?2, 'pending', ?3, ?4, ?4
+                 FROM configurations c
+                 JOIN configuration_event_types t ON t.configuration_id = c.id
+                 WHERE c.active = 1 AND t.event_type = ?2
+                 ORDER BY c.id",
+                params![event_id_text, event.kind.as_str(), now_ms, now],
+            )?;
+
+            transaction.commit()?;
+            Ok(AcceptedEvent {
+                event_id,
+                deliveries,
+            })
+        })
+        .await
+    }
+
+    /// Returns the deliveries of an event ordered by configuration id, or `None` when
+    /// there is no such event.
+    pub async fn event_deliveries(
+        &self,
+        event_id: Uuid,
+    ) -> Result<Option<Vec<DeliveryView>>, StoreError> {
+        self.run(move |connection| {
+            let event_id = id_text(event_id);
+            let transaction = connection.transaction()?;
+            let exists = transaction
+                .query_row(
+                    "SELECT 1 FROM events WHERE id = ?1",
+                    [&event_id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+
+            let mut statement = transaction.prepare(
+                "SELECT configuration_id, state, attempts, last_error, updated_at
+                 FROM deliveries WHERE event_id = ?1 ORDER BY configuration_id",
+            )?;
+            let rows = statement
+                .query_map([&event_id], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, u32>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, String>(4)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+
+            let mut views = Vec::with_capacity(rows.len());
+            for (configuration_id, state, attempts, last_error, updated_at) in rows {
+                views.push(DeliveryView {
+                    configuration_id,
+                    state: parse_state(&state)?,
+                    attempts,
+                    last_error,
+                    updated_at,
+                });
+            }
+            Ok(Some(views))
+        })
+        .await
+    }
+
+    /// Returns the newest deliveries of a configuration, newest first, or `None` when
+    /// there is no such configuration.
+    pub async fn configuration_deliveries(
+        &self,
+        configuration_id: Uuid,
+    ) -> Result<Option<Vec<ConfigurationDeliveryView>>, StoreError> {
+        self.run(move |connection| {
+            let configuration_id = id_text(configuration_id);
+            let transaction = connection.transaction()?;
+            let exists = transaction
+                .query_row(
+                    "SELECT 1 FROM configurations WHERE id = ?1",
+                    [&configuration_id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+
+            let mut statement = transaction.prepare(
+                "SELECT event_id, kind, state, attempts, last_error, updated_at
+                 FROM deliveries WHERE configuration_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = statement
+                .query_map(params![configuration_id, MAX_LISTED_DELIVERIES], |row| {
+                    Ok((
+                        row.get::<_, Option<String>>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, u32>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                        row.get::<_, String>(5)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+
+            let mut views = Vec::with_capacity(rows.len());
+            for (event_id, kind, state, attempts, last_error, updated_at) in rows {
+                views.push(ConfigurationDeliveryView {
+                    event_id,
+                    kind,
+                    configuration_id: configuration_id.clone(),
+                    state: parse_state(&state)?,
+                    attempts,
+                    last_error,
+                    updated_at,
+                });
+            }
+            Ok(Some(views))
+        })
+        .await
+    }
+
+    /// Claims up to `limit` deliveries due at `now_ms`, oldest due first, by moving their
+    /// `next_attempt_at` to `now_ms + lease_ms`. Deliveries of inactive configurations
+    /// are failed instead of claimed.
+    pub async fn claim_due(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        lease_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        self.run(move |connection| {
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let rows = select_due(&transaction, now_ms, limit)?;
+            let now = current_timestamp()?;
+
+            let mut claim = Claim {
+                due: Vec::new(),
+                dropped: Vec::new(),
+            };
+            for row in rows {
+                if !row.active {
+                    fail_delivery(&transaction, row.id, INACTIVE_REASON, &now)?;
+                    claim
+                        .dropped
+                        .push((row.id, row.configuration_id, row.event_id));
+                    continue;
+                }
+
+                transaction.execute(
+                    "UPDATE deliveries SET next_attempt_at = ?2 WHERE id = ?1",
+                    params![row.id, now_ms.saturating_add(lease_ms)],
+                )?;
+                let card = match row.event {
+                    Some(event) => DueCard::Event(event),
+                    None => DueCard::Welcome {
+                        event_types: read_event_types(&transaction, &row.configuration_id)?,
+                        config_name: row.config_name,
+                    },
+                };
+                claim.due.push(DueDelivery {
+                    id: row.id,
+                    event_id: row.event_id,
+                    configuration_id: row.configuration_id,
+                    webhook_url: row.webhook_url,
+                    attempts: row.attempts,
+                    transient_failures: row.transient_failures,
+                    throttled_responses: row.throttled_responses,
+                    card,
+                });
+            }
+
+            transaction.commit()?;
+            Ok(claim)
+        })
+        .await
+    }
+
+    /// Returns the earliest `next_attempt_at` of the deliveries still to send.
+    pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
+        self.run(|connection| {
+            let next = connection.query_row(
+                "SELECT MIN(next_attempt_at) FROM deliveries
+                 WHERE state IN ('pending', 'retrying')",
+                [],
+                |row| row.get(0),
+            )?;
+            Ok(next)
+        })
+        .await
+    }
+
+    /// Moves claimed deliveries to a later time without counting an attempt, as
+    /// (delivery id, new `next_attempt_at`) pairs.
+    pub async fn postpone(&self, deliveries: Vec<(i64, i64)>) -> Result<(), StoreError> {
+        self.run(move |connection| {
+            let transaction = connection.transaction()?;
+            for (id, next_attempt_at) in deliveries {
+                transaction.execute(
+                    "UPDATE deliveries SET next_attempt_at = ?2
+                     WHERE id = ?1 AND state IN ('pending', 'retrying')",
+                    params![id, next_attempt_at],
+                )?;
+            }
+            transaction.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a successful attempt.
+    pub async fn record_delivered(&self, id: i64) -> Result<(), StoreError> {
+        self.run(move |connection| {
+            let now = current_timestamp()?;
+            connection.execute(
+                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
+                   last_error = NULL, updated_at = ?2
+                 WHERE id = ?1",
+                params![id, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a failed attempt that is retried at `next_attempt_at`.
+    pub async fn record_retry(
+        &self,
+        id: i64,
+        cause: RetryCause,
+        reason: String,
+        next_attempt_at: i64,
+    ) -> Result<(), StoreError> {
+        let (transient, throttled) = match cause {
+            RetryCause::Transient => (1, 0),
+            RetryCause::Throttled => (0, 1),
+        };
+        self.run(move |connection| {
+            let now = current_timestamp()?;
+            connection.execute(
+                "UPDATE deliveries SET state = 'retrying', attempts = attempts + 1,
+                   transient_failures = transient_failures + ?2,
+                   throttled_responses = throttled_responses + ?3,
+                   last_error = ?4, next_attempt_at = ?5, updated_at = ?6
+                 WHERE id = ?1",
+                params![id, transient, throttled, reason, next_attempt_at, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records an attempt after which the delivery is given up.
+    pub async fn record_failed(&self, id: i64, reason: String) -> Result<(), StoreError> {
+        self.run(move |connection| {
+            let now = current_timestamp()?;
+            connection.execute(
+                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1",
+                [id],
+            )?;
+            fail_delivery(connection, id, &reason, &now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records an attempt whose webhook was removed: fails this delivery with `reason`,
+    /// marks the configuration inactive and fails all its other unsent deliveries, in one
+    /// transaction. Returns how many other deliveries were failed.
+    pub async fn deactivate_configuration(
+        &self,
+        delivery_id: i64,
+        configuration_id: String,
+        reason: String,
+    ) -> Result<usize, StoreError> {
+        self.run(move |connection| {
+            let now = current_timestamp()?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+            transaction.execute(
+                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1",
+                [delivery_id],
+            )?;
+            fail_delivery(&transaction, delivery_id, &reason, &now)?;
+            transaction.execute(
+                "UPDATE configurations SET active = 0, updated_at = ?2 WHERE id = ?1",
+                params![configuration_id, now],
+            )?;
+            let others = transaction.execute(
+                "UPDATE deliveries SET state = 'failed', last_error = ?2, updated_at = ?3
+                 WHERE configuration_id = ?1 AND state IN ('pending', 'retrying')",
+                params![configuration_id, INACTIVE_REASON, now],
+            )?;
+
+            transaction.commit()?;
+            Ok(others)
+        })
+        .await
+    }
+}
+
+/// Inserts the pending welcome card delivery of a new configuration inside `transaction`.
+pub(crate) fn insert_welcome_delivery(
+    transaction: &Transaction<'_>,
+    configuration_id: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    transaction.execute(
+        "INSERT INTO deliveries (
+           event_id, configuration_id, kind, state, next_attempt_at, created_at, updated_at
+         ) VALUES (NULL, ?1, 'welcome', 'pending', ?2, ?3, ?3)",
+        params![configuration_id, unix_millis()?, now],
+    )?;
+    Ok(())
+}
+
+/// Returns the current time in Unix milliseconds, the unit of `next_attempt_at`.
+pub fn unix_millis() -> Result<i64, StoreError> {
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| StoreError::Clock)?;
+    Ok(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Due delivery row joined with its configuration and event.
+struct DueRow {
+    id: i64,
+    event_id: Option<String>,
+    configuration_id: String,
+    attempts: u32,
+    transient_failures: u32,
+    throttled_responses: u32,
+    webhook_url: String,
+    active: bool,
+    config_name: String,
+    event: Option<TaskEvent>,
+}
+
+fn select_due(
+    transaction: &Transaction<'_>,
+    now_ms: i64,
+    limit: usize,
+) -> Result<Vec<DueRow>, StoreError> {
+    let mut statement = transaction.prepare(
+        "SELECT d.id, d.event_id, d.configuration_id, d.kind, d.attempts,
+           d.transient_failures, d.throttled_responses, c.webhook_url, c.active,
+           c.config_name, e.task_id, e.title, e.description, e.assignee, e.due_date, e.link
+         FROM deliveries d
+         JOIN configurations c ON c.id = d.configuration_id
+         LEFT JOIN events e ON e.id = d.event_id
+         WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
+         ORDER BY d.next_attempt_at, d.id
+         LIMIT ?2",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = statement.query(params![now_ms, limit])?;
+
+    let mut due = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let kind: String = row.get(3)?;
+        let event = if kind == WELCOME_KIND {
+            None
+        } else {
+            let event_kind =
+                EventType::from_name(&kind).ok_or_else(|| StoreError::UnknownDeliveryKind {
+                    delivery_id: id,
+                    kind: kind.clone(),
+                })?;
+            Some(TaskEvent {
+                kind: event_kind,
+                task_id: row.get(10)?,
+                title: row.get(11)?,
+                description: row.get(12)?,
+                assignee: row.get(13)?,
+                due_date: row.get(14)?,
+                link: row.get(15)?,
+            })
+        };
+        due.push(DueRow {
+            id,
+            event_id: row.get(1)?,
+            configuration_id: row.get(2)?,
+            attempts: row.get(4)?,
+            transient_failures: row.get(5)?,
+            throttled_responses: row.get(6)?,
+            webhook_url: row.get(7)?,
+            active: row.get::<_, i64>(8)? != 0,
+            config_name: row.get(9)?,
+            event,
+        });
+    }
+    Ok(due)
+}
+
+fn read_event_types(
+    transaction: &Transaction<'_>,
+    configuration_id: &str,
+) -> Result<Vec<EventType>, StoreError> {
+    let mut statement = transaction.prepare(
+        "SELECT event_type FROM configuration_event_types
+         WHERE configuration_id = ?1 ORDER BY event_type",
+    )?;
+    let names = statement
+        .query_map([configuration_id], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut event_types = Vec::with_capacity(names.len());
+    for name in names {
+        let event_type =
+            EventType::from_name(&name).ok_or_else(|| StoreError::UnknownStoredEventType {
+                id: configuration_id.to_owned(),
+                event_type: name.clone(),
+            })?;
+        event_types.push(event_type);
+    }
+    Ok(event_types)
+}
+
+fn fail_delivery(
+    connection: &rusqlite::Connection,
+    id: i64,
+    reason: &str,
+    now: &str,
+) -> Result<(), StoreError> {
+    connection.execute(
+        "UPDATE deliveries SET state = 'failed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, reason, now],
+    )?;
+    Ok(())
+}
+
+fn parse_state(name: &str) -> Result<DeliveryState, StoreError> {
+    DeliveryState::from_name(name).ok_or_else(|| StoreError::UnknownDeliveryState(name.to_owned()))
+}

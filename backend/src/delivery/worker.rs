@@ -1,0 +1,448 @@
+//! The delivery worker: claims due deliveries from the outbox, holds back those whose
+//! webhook is at its rate limit, posts the others concurrently and records each outcome.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::DeliverySettings;
+use super::address::LocalDelivery;
+use super::backoff::full_jitter;
+use super::classify::Outcome;
+use super::outbox::{DueCard, DueDelivery, RetryCause, unix_millis};
+use super::rate_limit::RateLimiter;
+use super::send::{build_client, post_card};
+use crate::cards::{CardContent, PayloadFormat, build_payload};
+use crate::store::{Store, StoreError};
+use crate::webhook_url::WebhookUrl;
+
+/// Longest `Retry-After` that the worker honours. A longer one is cut to this, so that a
+/// wrong header cannot park a delivery for weeks.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Time added to the request timeout for a claim's lease. A delivery whose worker died
+/// mid-attempt is claimed again after the lease.
+const LEASE_MARGIN: Duration = Duration::from_secs(60);
+
+/// Signal that wakes the worker when deliveries were added. Clones share one signal.
+#[derive(Clone, Default)]
+pub struct WakeSignal(Arc<Notify>);
+
+impl WakeSignal {
+    /// Wakes the worker, or makes its next wait return at once when it is busy.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    async fn woken(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// Handle of a running worker.
+pub struct DeliveryWorker {
+    task: JoinHandle<()>,
+}
+
+impl DeliveryWorker {
+    /// Builds the HTTP client and starts the worker. It runs until `stop` is cancelled,
+    /// then waits for the attempts in flight before it ends.
+    pub fn start(
+        store: Store,
+        settings: DeliverySettings,
+        dev_webhook_origin: Option<Url>,
+        wake: WakeSignal,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let local = match dev_webhook_origin {
+            Some(_) => LocalDelivery::On,
+            None => LocalDelivery::Off,
+        };
+        let client = build_client(settings.request_timeout, local)?;
+        let shared = Arc::new(Shared {
+            store,
+            client,
+            limiter: Mutex::new(RateLimiter::new(&settings.rate_windows)),
+            random: Mutex::new(fastrand::Rng::new()),
+            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            settings,
+            dev_webhook_origin,
+            wake,
+        });
+
+        let task = tokio::spawn(run(shared, stop));
+        Ok(Self { task })
+    }
+
+    /// Waits until the worker has stopped, after its stop token was cancelled.
+    pub async fn stopped(self) {
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the delivery worker panicked");
+        }
+    }
+}
+
+/// State shared by the worker loop and its attempt tasks.
+struct Shared {
+    store: Store,
+    client: Client,
+    settings: DeliverySettings,
+    dev_webhook_origin: Option<Url>,
+    limiter: Mutex<RateLimiter>,
+    random: Mutex<fastrand::Rng>,
+    permits: Arc<Semaphore>,
+    wake: WakeSignal,
+}
+
+async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    tracing::info!(
+        concurrency = shared.permits.available_permits(),
+        "delivery worker started"
+    );
+    let mut attempts = JoinSet::new();
+
+    while !stop.is_cancelled() {
+        reap_finished(&mut attempts);
+
+        let free = shared.permits.available_permits();
+        let mut may_have_more = false;
+        if free > 0 {
+            match dispatch_due(&shared, free, &mut attempts).await {
+                Ok(claimed) => may_have_more = claimed == free,
+                Err(error) => log_store_error(&error, "claiming due deliveries failed"),
+            }
+        }
+        if may_have_more {
+            continue;
+        }
+
+        let delay = idle_delay(&shared, free > 0).await;
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = shared.wake.woken() => {}
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+
+    tracing::info!(
+        in_flight = attempts.len(),
+        "delivery worker stopping after the attempts in flight"
+    );
+    while let Some(result) = attempts.join_next().await {
+        log_panic(result);
+    }
+    tracing::info!("delivery worker stopped");
+}
+
+fn reap_finished(attempts: &mut JoinSet<()>) {
+    while let Some(result) = attempts.try_join_next() {
+        log_panic(result);
+    }
+}
+
+fn log_panic(result: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = result {
+        // The delivery keeps its lease and is attempted again when the lease ends.
+        tracing::error!(%error, "a delivery attempt panicked");
+    }
+}
+
+/// Returns how long the loop may sleep: until the next delivery is due, at most the idle
+/// poll. Without a free permit it waits for an attempt to finish, which wakes it.
+async fn idle_delay(shared: &Shared, has_free_permit: bool) -> Duration {
+    let idle_poll = shared.settings.idle_poll;
+    if !has_free_permit {
+        return idle_poll;
+    }
+
+    let next_due = match shared.store.next_due_at().await {
+        Ok(next_due) => next_due,
+        Err(error) => {
+            log_store_error(&error, "reading the next due delivery failed");
+            return idle_poll;
+        }
+    };
+    let Some(next_due) = next_due else {
+        return idle_poll;
+    };
+    let now = unix_millis().unwrap_or(next_due);
+    let until_due = Duration::from_millis(u64::try_from(next_due - now).unwrap_or(0));
+    until_due.min(idle_poll)
+}
+
+/// Claims up to `free` due deliveries, postpones those whose webhook is at its rate
+/// limit and starts an attempt for each of the others. Returns how many were claimed.
+async fn dispatch_due(
+    shared: &Arc<Shared>,
+    free: usize,
+    attempts: &mut JoinSet<()>,
+) -> Result<usize, StoreError> {
+    let now_ms = unix_millis()?;
+    let lease = shared.settings.request_timeout + LEASE_MARGIN;
+    let claim = shared
+        .store
+        .claim_due(now_ms, free, duration_millis(lease))
+        .await?;
+    let claimed = claim.due.len() + claim.dropped.len();
+
+    for (delivery_id, configuration_id, event_id) in claim.dropped {
+        tracing::warn!(
+            delivery_id,
+            %configuration_id,
+            event_id,
+            "delivery failed because its configuration is inactive"
+        );
+    }
+
+    let mut postponed = Vec::new();
+    let now = Instant::now();
+    for delivery in claim.due {
+        let admitted = shared
+            .limiter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_acquire(&delivery.webhook_url, now);
+        if let Err(wait) = admitted {
+            tracing::info!(
+                delivery_id = delivery.id,
+                configuration_id = %delivery.configuration_id,
+                event_id = delivery.event_id,
+                wait_ms = duration_millis(wait),
+                "delivery postponed because its webhook is at its rate limit"
+            );
+            postponed.push((delivery.id, now_ms.saturating_add(duration_millis(wait))));
+            continue;
+        }
+
+        let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
+            // Only this loop takes permits, and it claimed no more than were free.
+            postponed.push((delivery.id, now_ms));
+            continue;
+        };
+        let shared = Arc::clone(shared);
+        attempts.spawn(async move {
+            attempt(&shared, delivery).await;
+            drop(permit);
+            shared.wake.wake();
+        });
+    }
+
+    if !postponed.is_empty() {
+        shared.store.postpone(postponed).await?;
+    }
+    shared
+        .limiter
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .forget_idle(now);
+    Ok(claimed)
+}
+
+/// Sends one delivery and records its outcome.
+async fn attempt(shared: &Shared, delivery: DueDelivery) {
+    let outcome = match build_delivery_payload(shared, &delivery) {
+        Ok(payload) => post_card(&shared.client, &delivery.webhook_url, payload).await,
+        Err(reason) => Outcome::Permanent { reason },
+    };
+
+    if let Err(error) = record_outcome(shared, &delivery, outcome).await {
+        // The delivery keeps its lease and is attempted again when the lease ends.
+        tracing::error!(
+            delivery_id = delivery.id,
+            configuration_id = %delivery.configuration_id,
+            event_id = delivery.event_id,
+            error = error_chain(&error),
+            "recording a delivery outcome failed"
+        );
+    }
+}
+
+/// Builds the card in the format that the webhook takes. The error is a reason for
+/// `last_error`.
+fn build_delivery_payload(shared: &Shared, delivery: &DueDelivery) -> Result<Vec<u8>, String> {
+    let webhook = WebhookUrl::parse(&delivery.webhook_url, shared.dev_webhook_origin.as_ref())
+        .map_err(|_| {
+            "the stored webhook URL is no longer accepted, such as a local development URL \
+             without the development origin setting"
+                .to_owned()
+        })?;
+    let content = match &delivery.card {
+        DueCard::Event(event) => CardContent::for_event(event),
+        DueCard::Welcome {
+            config_name,
+            event_types,
+        } => CardContent::welcome(config_name, event_types),
+    };
+
+    build_payload(content, PayloadFormat::for_webhook(webhook.kind()))
+        .map_err(|error| format!("building the card failed: {error}"))
+}
+
+/// Stores the outcome of an attempt: delivered, retry later, failed, or configuration
+/// deactivated.
+async fn record_outcome(
+    shared: &Shared,
+    delivery: &DueDelivery,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
+    let settings = &shared.settings;
+    let store = &shared.store;
+    let attempt = delivery.attempts + 1;
+
+    match outcome {
+        Outcome::Delivered => {
+            store.record_delivered(delivery.id).await?;
+            tracing::debug!(
+                delivery_id = delivery.id,
+                configuration_id = %delivery.configuration_id,
+                event_id = delivery.event_id,
+                attempt,
+                "card delivered"
+            );
+        }
+        Outcome::Throttled {
+            reason,
+            retry_after,
+        } => {
+            let throttled = delivery.throttled_responses + 1;
+            if throttled >= settings.max_throttled_attempts {
+                let reason = format!("{reason}; gave up after {throttled} throttled attempts");
+                store.record_failed(delivery.id, reason.clone()).await?;
+                log_failed(delivery, attempt, &reason);
+                return Ok(());
+            }
+
+            let delay = match retry_after {
+                Some(retry_after) => retry_after.min(MAX_RETRY_AFTER),
+                None => settings.throttle_delay + jitter(shared, throttled),
+            };
+            // Other deliveries to the same webhook wait as well, so that they do not
+            // hit the same throttling.
+            shared
+                .limiter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pause(&delivery.webhook_url, Instant::now() + delay);
+            let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
+            store
+                .record_retry(
+                    delivery.id,
+                    RetryCause::Throttled,
+                    reason.clone(),
+                    next_attempt_at,
+                )
+                .await?;
+            tracing::warn!(
+                delivery_id = delivery.id,
+                configuration_id = %delivery.configuration_id,
+                event_id = delivery.event_id,
+                attempt,
+                retry_in_ms = duration_millis(delay),
+                reason,
+                "webhook throttled the delivery; retrying later"
+            );
+        }
+        Outcome::Transient {
+            reason,
+            retry_after,
+        } => {
+            let failures = delivery.transient_failures + 1;
+            if failures >= settings.max_attempts {
+                let reason = format!("{reason}; gave up after {failures} failed attempts");
+                store.record_failed(delivery.id, reason.clone()).await?;
+                log_failed(delivery, attempt, &reason);
+                return Ok(());
+            }
+
+            let delay =
+                jitter(shared, failures).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
+            let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
+            store
+                .record_retry(
+                    delivery.id,
+                    RetryCause::Transient,
+                    reason.clone(),
+                    next_attempt_at,
+                )
+                .await?;
+            tracing::warn!(
+                delivery_id = delivery.id,
+                configuration_id = %delivery.configuration_id,
+                event_id = delivery.event_id,
+                attempt,
+                retry_in_ms = duration_millis(delay),
+                reason,
+                "delivery attempt failed; retrying later"
+            );
+        }
+        Outcome::Permanent { reason } => {
+            store.record_failed(delivery.id, reason.clone()).await?;
+            log_failed(delivery, attempt, &reason);
+        }
+        Outcome::Gone { reason } => {
+            let others = store
+                .deactivate_configuration(
+                    delivery.id,
+                    delivery.configuration_id.clone(),
+                    reason.clone(),
+                )
+                .await?;
+            tracing::warn!(
+                delivery_id = delivery.id,
+                configuration_id = %delivery.configuration_id,
+                event_id = delivery.event_id,
+                other_deliveries_failed = others,
+                reason,
+                "webhook removed; configuration deactivated"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn log_failed(delivery: &DueDelivery, attempt: u32, reason: &str) {
+    tracing::error!(
+        delivery_id = delivery.id,
+        configuration_id = %delivery.configuration_id,
+        event_id = delivery.event_id,
+        attempt,
+        reason,
+        "delivery failed"
+    );
+}
+
+fn jitter(shared: &Shared, failures: u32) -> Duration {
+    let settings = &shared.settings;
+    let mut random = shared.random.lock().unwrap_or_else(PoisonError::into_inner);
+    full_jitter(
+        failures,
+        settings.backoff_base,
+        settings.backoff_cap,
+        &mut random,
+    )
+}
+
+fn log_store_error(error: &StoreError, message: &'static str) {
+    tracing::error!(error = error_chain(error), "{message}");
+}
+
+/// Returns the error's message followed by its sources, like anyhow's `{:#}`.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(error) = source {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        source = error.source();
+    }
+    text
+}
+
+fn duration_millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
