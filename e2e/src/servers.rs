@@ -9,6 +9,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
+/// Events API key of the backend that [`Servers`] starts.
+pub const EVENTS_API_KEY: &str = "e2e-events-api-key";
+
 /// A running backend and local Teams host on free ports of 127.0.0.1.
 pub struct Servers {
     backend_address: SocketAddr,
@@ -77,6 +80,7 @@ impl Servers {
                     backend_url: Url::parse(&format!("http://{backend_address}"))
                         .expect("a socket address makes a valid URL"),
                     config_path: "/config/".to_owned(),
+                    events_api_key: Some(EVENTS_API_KEY.to_owned()),
                 };
                 async move {
                     local_teams_host::serve(host_listener, settings, async {
@@ -95,6 +99,8 @@ impl Servers {
             database: self.database.clone(),
             page_dir: Some(self.page_dir.clone()),
             dev_webhook_origin: Some(self.host_url()),
+            events_api_key: Some(EVENTS_API_KEY.to_owned()),
+            delivery: connector_backend::DeliverySettings::default(),
         };
         self.backend = Some(Running::spawn(|stopped| async move {
             connector_backend::serve(listener, settings, async {
@@ -102,6 +108,11 @@ impl Servers {
             })
             .await
         }));
+    }
+
+    /// Returns the key that the backend's event endpoints accept.
+    pub fn events_api_key(&self) -> &'static str {
+        EVENTS_API_KEY
     }
 
     /// Returns the local Teams host's address, which the browser opens.

@@ -14,6 +14,36 @@ const PAGE_RESPONSE_TIMEOUT_MS = 30000;
 /** How often the channel view fetches new webhook posts. */
 const REFRESH_INTERVAL_MS = 3000;
 
+/** How often the channel view fetches posts for a while after a sample event. */
+const FAST_REFRESH_INTERVAL_MS = 1000;
+
+/** How long the faster refresh lasts after a sample event is sent. */
+const FAST_REFRESH_DURATION_MS = 30000;
+
+/** Webhook behaviours of PUT /host/api/connectors/{id}/behavior, with their descriptions. */
+const WEBHOOK_BEHAVIORS = [
+  ["ok", "Deliver: 200 with body 1"],
+  ["throttled-in-200", "Throttle, reported in a 200 body (HTTP error 429)"],
+  ["too-many-requests", "Throttle: 429 Too Many Requests"],
+  ["gone", "Gone: 410, as for a removed connector"],
+  ["not-found", "Not found: 404, as for a deleted channel"],
+  ["payload-too-large", "Payload too large: 413"],
+  ["bad-request-in-200", "Reject, reported in a 200 body (HTTP error 400)"],
+  ["server-error", "Server error: 500"],
+  ["slow", "Slow: 200 with body 1 after 20 seconds"],
+];
+
+/** Reason phrases of the statuses a webhook responds with. */
+const STATUS_TEXT = {
+  200: "OK",
+  400: "Bad Request",
+  404: "Not Found",
+  410: "Gone",
+  413: "Payload Too Large",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+};
+
 /** Runtime configuration sent in the initialize reply. */
 const RUNTIME_CONFIG = JSON.stringify({
   apiVersion: 4,
@@ -41,6 +71,12 @@ const elements = {
   save: document.getElementById("dialog-save"),
   cancel: document.getElementById("dialog-cancel"),
   remove: document.getElementById("dialog-remove"),
+  sampleForm: document.getElementById("sample-event-form"),
+  sampleKind: document.getElementById("sample-kind"),
+  sampleTitle: document.getElementById("sample-title"),
+  sampleDescription: document.getElementById("sample-description"),
+  sampleSend: document.getElementById("sample-send"),
+  sampleResult: document.getElementById("sample-result"),
 };
 
 /** Last response of GET /host/api/channel. */
@@ -48,6 +84,12 @@ let channel = null;
 
 /** Whether the notice shows a failed refresh, which a later success clears. */
 let noticeShowsRefreshError = false;
+
+/** Time (ms since the epoch) until which the channel view refreshes faster. */
+let fastRefreshUntil = 0;
+
+/** Task id of the last sample "created" event, which "updated" events reuse. */
+let lastSampleTaskId = null;
 
 /**
  * State of the open configuration dialog, or null when it is closed.
@@ -138,96 +180,207 @@ function renderChannel() {
 }
 
 /**
- * Updates ul#connectors in place: items whose data did not change are kept, so
- * a refresh neither moves the keyboard focus nor replaces elements under the
- * pointer.
+ * Updates ul#connectors in place: connector and post elements are kept and
+ * updated, so a refresh neither moves the keyboard focus, nor closes an open
+ * "Show JSON", nor replaces elements under the pointer.
  */
 function renderConnectorList(connectors) {
   const list = elements.connectors;
-  const focus = describeFocus(list);
   const current = new Map([...list.children].map((item) => [item.dataset.instanceId, item]));
 
   const items = connectors.map((connector) => {
-    const signature = connectorSignature(connector);
-    const existing = current.get(connector.instanceId);
-    if (existing && existing.dataset.signature === signature) {
-      return existing;
-    }
-    const item = buildConnectorItem(connector);
-    item.dataset.signature = signature;
+    const item = current.get(connector.instanceId) || buildConnectorItem(connector);
+    updateConnectorItem(item, connector);
     return item;
   });
 
+  replaceChildrenIfChanged(list, items);
+}
+
+/** Builds the parts of a connector item that never change. */
+function buildConnectorItem(connector) {
+  const item = element("li", { className: "connector" });
+  item.dataset.instanceId = connector.instanceId;
+
+  const head = element("div", { className: "connector-head" });
+  head.append(element("h3", { className: "connector-name" }));
+  const actions = element("div", { className: "connector-actions" });
+  actions.append(
+    element("button", { type: "button", className: "configure", textContent: "Configure" }),
+    element("button", { type: "button", className: "remove", textContent: "Remove" }),
+  );
+  head.append(actions);
+
+  const behavior = element("div", { className: "connector-behavior" });
+  const selectId = `behavior-${connector.instanceId}`;
+  const label = element("label", { htmlFor: selectId, textContent: "Webhook responds with" });
+  const select = element("select", { id: selectId, className: "behavior" });
+  for (const [value, description] of WEBHOOK_BEHAVIORS) {
+    select.append(element("option", { value, textContent: description }));
+  }
+  const status = element("span", { className: "behavior-status" });
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  behavior.append(label, select, status);
+
+  const posts = element("section", { className: "posts" });
+  posts.append(
+    element("h4", { className: "post-count" }),
+    element("p", { className: "no-posts", textContent: "No posts received yet." }),
+    element("ol", { className: "post-list" }),
+  );
+
+  item.append(head, behavior, posts);
+  return item;
+}
+
+/** Copies a connector's name, webhook behaviour and posts into its item. */
+function updateConnectorItem(item, connector) {
+  const settings = connector.settings || {};
+  const name = displayName(connector);
+  if (typeof settings.entityId === "string") {
+    item.dataset.entityId = settings.entityId;
+  }
+  item.querySelector(".connector-name").textContent = name;
+  item.querySelector("button.configure").setAttribute("aria-label", `Configure ${name}`);
+  item.querySelector("button.remove").setAttribute("aria-label", `Remove ${name}`);
+
+  // While a change is being saved, the select shows the user's choice rather
+  // than the value of a refresh that started before the change.
+  const select = item.querySelector("select.behavior");
+  if (!select.dataset.saving && select.value !== connector.behavior) {
+    select.value = connector.behavior;
+  }
+
+  const posts = connector.posts;
+  const rejected = posts.filter(isRejected).length;
+  let count = posts.length === 1 ? "1 webhook post" : `${posts.length} webhook posts`;
+  if (rejected > 0) {
+    count += `, ${rejected} not delivered`;
+  }
+  item.querySelector(".post-count").textContent = count;
+  item.querySelector(".no-posts").hidden = posts.length > 0;
+  renderPostList(item.querySelector(".post-list"), posts);
+}
+
+/** Updates ol.post-list in place, keyed by post id; posts come newest first. */
+function renderPostList(list, posts) {
+  const current = new Map([...list.children].map((item) => [item.dataset.postId, item]));
+
+  const items = posts.map((post) => {
+    const signature = JSON.stringify(post.response);
+    const existing = current.get(String(post.id));
+    if (existing && existing.dataset.signature === signature) {
+      return existing;
+    }
+    const item = buildPostItem(post);
+    item.dataset.signature = signature;
+    if (existing) {
+      // The response changed: keep what the user opened and focused.
+      item.querySelector("details").open = existing.querySelector("details").open;
+      if (existing.contains(document.activeElement)) {
+        existing.replaceWith(item);
+        item.querySelector("summary").focus();
+      }
+    }
+    return item;
+  });
+
+  replaceChildrenIfChanged(list, items);
+}
+
+function buildPostItem(post) {
+  const item = element("li", { className: "post" });
+  item.dataset.postId = String(post.id);
+  item.dataset.behavior = post.behavior;
+  item.dataset.responseState = post.response.state;
+  if (post.response.state === "sent") {
+    item.dataset.status = String(post.response.status);
+  }
+  item.classList.toggle("post-rejected", isRejected(post));
+
+  const meta = element("div", { className: "post-meta" });
+  const time = element("time", { textContent: new Date(post.receivedAt).toLocaleString() });
+  time.dateTime = post.receivedAt;
+  meta.append(time, buildResponse(post));
+  item.append(meta);
+
+  const details = element("details", { className: "post-json" });
+  if (post.body !== null) {
+    item.append(renderPostBody(post.body));
+    details.append(
+      element("summary", { textContent: "Show JSON" }),
+      element("pre", { className: "post-body", textContent: JSON.stringify(post.body, null, 2) }),
+    );
+  } else if (post.bodyText !== null) {
+    item.append(
+      element("p", {
+        className: "post-note",
+        textContent: "The body is not JSON, so no card is shown.",
+      }),
+    );
+    details.append(
+      element("summary", { textContent: "Show body" }),
+      element("pre", { className: "post-body", textContent: post.bodyText }),
+    );
+  } else {
+    item.append(
+      element("p", {
+        className: "post-note",
+        textContent: "The host did not read the body of this post.",
+      }),
+    );
+    details.append(
+      element("summary", { textContent: "Show JSON" }),
+      element("p", { textContent: "There is no body to show." }),
+    );
+  }
+  item.append(details);
+  return item;
+}
+
+/** Returns span.post-response describing the host's response to the post. */
+function buildResponse(post) {
+  const response = post.response;
+  const label = element("span", { className: "post-response" });
+
+  if (response.state === "pending") {
+    label.textContent = "Waiting: the slow webhook responds 20 seconds after the post.";
+    return label;
+  }
+  if (response.state === "abandoned") {
+    label.textContent = "Not delivered: the sender closed the connection before the slow response.";
+    return label;
+  }
+
+  const status = `HTTP ${response.status} ${STATUS_TEXT[response.status] || ""}`.trim();
+  if (isDelivered(post)) {
+    label.textContent = `Delivered: responded ${status} with body 1.`;
+    return label;
+  }
+  label.append(`Not delivered: responded ${status} with body `);
+  label.append(element("q", { className: "post-response-body", textContent: response.body }));
+  return label;
+}
+
+/** Checks whether the host responded 200 with body 1, as Teams does for a delivered message. */
+function isDelivered(post) {
+  const response = post.response;
+  return response.state === "sent" && response.status === 200 && response.body === "1";
+}
+
+/** Checks whether the host responded other than 200 with body 1, or the sender left first. */
+function isRejected(post) {
+  return post.response.state !== "pending" && !isDelivered(post);
+}
+
+function replaceChildrenIfChanged(list, items) {
   const unchanged =
     items.length === list.children.length &&
     items.every((item, index) => item === list.children[index]);
   if (!unchanged) {
     list.replaceChildren(...items);
   }
-
-  restoreFocus(list, focus);
-}
-
-function connectorSignature(connector) {
-  const newest = connector.posts.length > 0 ? connector.posts[0].receivedAt : "";
-  return JSON.stringify([connector.settings, connector.posts.length, newest]);
-}
-
-function buildConnectorItem(connector) {
-  const settings = connector.settings || {};
-  const name = displayName(connector);
-
-  const item = element("li", { className: "connector" });
-  item.dataset.instanceId = connector.instanceId;
-  if (typeof settings.entityId === "string") {
-    item.dataset.entityId = settings.entityId;
-  }
-
-  const head = element("div", { className: "connector-head" });
-  head.append(element("h3", { className: "connector-name", textContent: name }));
-
-  const actions = element("div", { className: "connector-actions" });
-  const configure = element("button", {
-    type: "button",
-    className: "configure",
-    textContent: "Configure",
-  });
-  configure.setAttribute("aria-label", `Configure ${name}`);
-  const remove = element("button", { type: "button", className: "remove", textContent: "Remove" });
-  remove.setAttribute("aria-label", `Remove ${name}`);
-  actions.append(configure, remove);
-  head.append(actions);
-  item.append(head);
-
-  item.append(buildPostsSection(connector));
-  return item;
-}
-
-function buildPostsSection(connector) {
-  const section = element("section", { className: "posts" });
-  const count = connector.posts.length;
-  section.append(
-    element("h4", { textContent: count === 1 ? "1 webhook post" : `${count} webhook posts` }),
-  );
-
-  if (count === 0) {
-    section.append(element("p", { className: "no-posts", textContent: "No posts received yet." }));
-    return section;
-  }
-
-  const list = element("ol", { className: "post-list" });
-  for (const post of connector.posts) {
-    const item = element("li", { className: "post" });
-    const time = element("time", { textContent: new Date(post.receivedAt).toLocaleString() });
-    time.dateTime = post.receivedAt;
-    item.append(
-      time,
-      element("pre", { className: "post-body", textContent: JSON.stringify(post.body, null, 2) }),
-    );
-    list.append(item);
-  }
-  section.append(list);
-  return section;
 }
 
 function displayName(connector) {
@@ -237,25 +390,31 @@ function displayName(connector) {
     : "Unnamed connector";
 }
 
-function describeFocus(list) {
-  const focused = document.activeElement;
-  if (!focused || !list.contains(focused) || focused.tagName !== "BUTTON") {
-    return null;
-  }
-  const item = focused.closest("li.connector");
-  return item ? { instanceId: item.dataset.instanceId, className: focused.className } : null;
-}
-
-function restoreFocus(list, focus) {
-  if (!focus || list.contains(document.activeElement)) {
+async function onBehaviorChange(event) {
+  const select = event.target.closest("select.behavior");
+  const item = select && select.closest("li.connector");
+  if (!item) {
     return;
   }
-  const button = list.querySelector(
-    `li.connector[data-instance-id="${CSS.escape(focus.instanceId)}"] button.${CSS.escape(focus.className)}`,
-  );
-  if (button) {
-    button.focus();
+  const status = item.querySelector(".behavior-status");
+  const behavior = select.value;
+
+  select.dataset.saving = String(Number(select.dataset.saving || 0) + 1);
+  status.textContent = "Saving…";
+  try {
+    await requestJson("PUT", `${connectorPath(item.dataset.instanceId)}/behavior`, { behavior });
+    status.textContent = "Saved.";
+  } catch (error) {
+    status.textContent = `Unable to change the webhook behaviour: ${error.message}`;
+  } finally {
+    const saving = Number(select.dataset.saving) - 1;
+    if (saving > 0) {
+      select.dataset.saving = String(saving);
+    } else {
+      delete select.dataset.saving;
+    }
   }
+  await refreshChannel().catch(showRefreshError);
 }
 
 function setNotice(text) {
@@ -302,6 +461,86 @@ function onConnectorListClick(event) {
   } else if (button.classList.contains("remove")) {
     openDialog("remove", connector, false, button);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Sample task events
+
+/**
+ * Sends a sample task event through POST /host/api/sample-event, which adds
+ * the events API key and forwards it to the backend, and shows the response.
+ */
+async function sendSampleEvent(event) {
+  event.preventDefault();
+  const title = elements.sampleTitle.value;
+  if (title.trim() === "") {
+    elements.sampleResult.textContent = "Enter a task title, then send the event again.";
+    elements.sampleTitle.focus();
+    return;
+  }
+
+  const kind = elements.sampleKind.value;
+  const taskId = kind === "updated" && lastSampleTaskId ? lastSampleTaskId : newTaskId();
+  const sample = {
+    kind,
+    taskId,
+    title,
+    assignee: channel ? channel.context.userPrincipalName : undefined,
+    dueDate: dateInDays(7),
+    // The link leads back to this page, so that opening it contacts no other host.
+    link: `${location.origin}/#task-${encodeURIComponent(taskId)}`,
+  };
+  const description = elements.sampleDescription.value;
+  if (description.trim() !== "") {
+    sample.description = description;
+  }
+
+  elements.sampleSend.disabled = true;
+  elements.sampleResult.textContent = "Sending…";
+  try {
+    const accepted = await requestJson("POST", "/host/api/sample-event", sample);
+    if (kind === "created") {
+      lastSampleTaskId = taskId;
+    }
+    elements.sampleResult.textContent = describeAcceptedEvent(accepted, kind);
+    fastRefreshUntil = Date.now() + FAST_REFRESH_DURATION_MS;
+  } catch (error) {
+    elements.sampleResult.textContent = `Event not sent: ${error.message}`;
+  } finally {
+    elements.sampleSend.disabled = false;
+  }
+  await refreshChannel().catch(showRefreshError);
+}
+
+function describeAcceptedEvent(accepted, kind) {
+  const count = accepted && Number.isInteger(accepted.deliveries) ? accepted.deliveries : null;
+  if (count === null) {
+    return "Event accepted.";
+  }
+  if (count === 0) {
+    return `Event accepted, but no delivery was queued: no connector gets task ${kind} events.`;
+  }
+  return count === 1
+    ? "Event accepted: 1 delivery queued."
+    : `Event accepted: ${count} deliveries queued.`;
+}
+
+function newTaskId() {
+  // randomUUID exists only in secure contexts, which include 127.0.0.1 but
+  // not a host reached on another address over http.
+  const random = crypto.randomUUID
+    ? crypto.randomUUID()
+    : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return `sample-${random}`;
+}
+
+/** Returns the local date `days` from today as YYYY-MM-DD. */
+function dateInDays(days) {
+  const date = new Date();
+  date.setDate(date.getDate() + days);
+  const month = String(date.getMonth() + 1).padStart(2, "0");
+  const day = String(date.getDate()).padStart(2, "0");
+  return `${date.getFullYear()}-${month}-${day}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -723,6 +962,15 @@ function showRefreshError(error) {
   }
 }
 
+/** Refreshes the channel again and again, faster for a while after a sample event. */
+function scheduleRefresh() {
+  const delay = Date.now() < fastRefreshUntil ? FAST_REFRESH_INTERVAL_MS : REFRESH_INTERVAL_MS;
+  setTimeout(async () => {
+    await refreshInBackground();
+    scheduleRefresh();
+  }, delay);
+}
+
 async function refreshInBackground() {
   if (document.hidden || !channel) {
     return;
@@ -741,6 +989,8 @@ async function start() {
   window.addEventListener("message", onMessage);
   elements.addConnector.addEventListener("click", addConnector);
   elements.connectors.addEventListener("click", onConnectorListClick);
+  elements.connectors.addEventListener("change", onBehaviorChange);
+  elements.sampleForm.addEventListener("submit", sendSampleEvent);
   elements.save.addEventListener("click", save);
   elements.remove.addEventListener("click", removeConnector);
   elements.cancel.addEventListener("click", cancel);
@@ -769,7 +1019,7 @@ async function start() {
     }, REFRESH_INTERVAL_MS);
   }
 
-  setInterval(refreshInBackground, REFRESH_INTERVAL_MS);
+  scheduleRefresh();
 }
 
 start();

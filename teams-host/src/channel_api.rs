@@ -5,10 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::app::AppState;
+use crate::behavior::WebhookBehavior;
 use crate::connectors::{ConnectorView, InstanceNotFound};
 use crate::context;
 use crate::error::ApiError;
@@ -23,9 +24,19 @@ pub fn routes() -> Router<AppState> {
             put(save_settings),
         )
         .route(
+            "/host/api/connectors/{instance_id}/behavior",
+            put(set_behavior),
+        )
+        .route(
             "/host/api/connectors/{instance_id}",
             delete(remove_connector),
         )
+}
+
+/// Body of `PUT /host/api/connectors/{instanceId}/behavior`.
+#[derive(Deserialize)]
+struct BehaviorRequest {
+    behavior: WebhookBehavior,
 }
 
 /// The channel as the host page renders it.
@@ -116,6 +127,38 @@ async fn save_settings(
         .map_err(|InstanceNotFound| instance_not_found(&instance_id))?;
 
     tracing::info!(%instance_id, %entity_id, "connector settings saved");
+    Ok(Json(view))
+}
+
+async fn set_behavior(
+    State(state): State<AppState>,
+    Path(instance_id): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<ConnectorView>, ApiError> {
+    // serde would also read a struct from a JSON array, so the object shape
+    // is checked first.
+    let request = match body {
+        Ok(Json(object @ Value::Object(_))) => serde_json::from_value(object).ok(),
+        _ => None,
+    };
+    let Some(BehaviorRequest { behavior }) = request else {
+        let names: Vec<&str> = WebhookBehavior::ALL.iter().map(|b| b.name()).collect();
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_behavior",
+            format!(
+                "The body must be a JSON object {{\"behavior\": …}} naming one of these behaviours: {}.",
+                names.join(", ")
+            ),
+        ));
+    };
+
+    let view = state
+        .connectors
+        .set_behavior(&instance_id, behavior)
+        .map_err(|InstanceNotFound| instance_not_found(&instance_id))?;
+
+    tracing::info!(%instance_id, behavior = behavior.name(), "webhook behaviour set");
     Ok(Json(view))
 }
 

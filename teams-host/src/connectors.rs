@@ -11,6 +11,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::behavior::{WebhookBehavior, WebhookResponse};
+
 /// Number of webhook posts kept per connector. Older posts are dropped.
 pub const MAX_POSTS_PER_CONNECTOR: usize = 100;
 
@@ -27,12 +29,15 @@ pub struct ConnectorStore {
 struct Instances {
     instances: Vec<ConnectorInstance>,
     retired_tokens: HashSet<String>,
+    /// Id of the next webhook post, unique across the store.
+    next_post_id: u64,
 }
 
 struct ConnectorInstance {
     instance_id: String,
     webhook_token: String,
     settings: Option<Map<String, Value>>,
+    behavior: WebhookBehavior,
     posts: VecDeque<WebhookPost>,
     created_at: String,
 }
@@ -56,19 +61,69 @@ pub struct ConnectorView {
     pub webhook_url: String,
     /// The object the configuration page last passed to `setConfig` and saved.
     pub settings: Option<Map<String, Value>>,
+    /// Behaviour that sets the webhook URL's responses to posts.
+    pub behavior: WebhookBehavior,
     /// Webhook posts, newest first.
     pub posts: Vec<WebhookPost>,
     pub created_at: String,
 }
 
-/// One request body received on a connector's webhook URL.
+/// One request received on a connector's webhook URL, with the response the
+/// host gave.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookPost {
+    /// Id of the post, unique among the posts of the store.
+    pub id: u64,
     /// RFC 3339 time at which the host received the post.
     pub received_at: String,
-    /// The JSON body exactly as received, so its key order is kept.
-    pub body: Box<RawValue>,
+    /// The body exactly as received when it is JSON, so its key order is kept.
+    pub body: Option<Box<RawValue>>,
+    /// The body as text when it is not JSON. Both fields are `null` when the
+    /// host did not read the body, e.g. because it was larger than 28 KB.
+    pub body_text: Option<String>,
+    /// The behaviour of the webhook when the post arrived.
+    pub behavior: WebhookBehavior,
+    pub response: PostResponse,
+}
+
+/// A webhook request body as the host keeps it.
+#[derive(Clone, Debug)]
+pub enum ReceivedBody {
+    Json(Box<RawValue>),
+    /// A body that is not JSON, with invalid UTF-8 replaced.
+    Text(String),
+    /// A body the host did not read.
+    NotRead,
+}
+
+/// The host's response to a webhook post.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum PostResponse {
+    /// The host has not responded yet (the `slow` behaviour).
+    Pending,
+    /// The host responded with this HTTP status and plain-text body.
+    Sent { status: u16, body: String },
+    /// The sender closed the connection before the host responded.
+    Abandoned,
+}
+
+impl From<&WebhookResponse> for PostResponse {
+    fn from(response: &WebhookResponse) -> Self {
+        Self::Sent {
+            status: response.status.as_u16(),
+            body: response.body.clone(),
+        }
+    }
+}
+
+/// A post stored with a pending response, and the behaviour that decides it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostTicket {
+    pub instance_id: String,
+    pub post_id: u64,
+    pub behavior: WebhookBehavior,
 }
 
 /// Reason a webhook post was not stored.
@@ -100,6 +155,7 @@ impl ConnectorStore {
             instance_id: Uuid::new_v4().hyphenated().to_string(),
             webhook_token: Uuid::new_v4().simple().to_string(),
             settings: None,
+            behavior: WebhookBehavior::default(),
             posts: VecDeque::new(),
             created_at: now_rfc3339(),
         };
@@ -133,6 +189,23 @@ impl ConnectorStore {
         Ok(self.view(instance))
     }
 
+    /// Sets how the instance's webhook URL responds to later posts.
+    pub fn set_behavior(
+        &self,
+        instance_id: &str,
+        behavior: WebhookBehavior,
+    ) -> Result<ConnectorView, InstanceNotFound> {
+        let mut instances = self.lock();
+        let instance = instances
+            .instances
+            .iter_mut()
+            .find(|i| i.instance_id == instance_id)
+            .ok_or(InstanceNotFound)?;
+
+        instance.behavior = behavior;
+        Ok(self.view(instance))
+    }
+
     /// Removes an instance. Its webhook token is retired, so later posts to it
     /// are rejected as removed (HTTP 410) rather than unknown (HTTP 404).
     pub fn remove(&self, instance_id: &str) -> Result<(), InstanceNotFound> {
@@ -162,25 +235,64 @@ impl ConnectorStore {
         }
     }
 
-    /// Stores a webhook post for the instance that owns `token` and returns
-    /// that instance's id.
-    pub fn record_post(&self, token: &str, body: Box<RawValue>) -> Result<String, DeliveryError> {
+    /// Stores a webhook post with a pending response for the instance that owns
+    /// `token`, and returns the ticket that [`ConnectorStore::record_response`]
+    /// takes.
+    pub fn record_post(
+        &self,
+        token: &str,
+        body: ReceivedBody,
+    ) -> Result<PostTicket, DeliveryError> {
         let mut instances = self.lock();
         if instances.retired_tokens.contains(token) {
             return Err(DeliveryError::Removed);
         }
+        let post_id = instances.next_post_id;
         let instance = instances
             .instances
             .iter_mut()
             .find(|i| i.webhook_token == token)
             .ok_or(DeliveryError::UnknownToken)?;
 
+        let (body, body_text) = match body {
+            ReceivedBody::Json(json) => (Some(json), None),
+            ReceivedBody::Text(text) => (None, Some(text)),
+            ReceivedBody::NotRead => (None, None),
+        };
         instance.posts.push_front(WebhookPost {
+            id: post_id,
             received_at: now_rfc3339(),
             body,
+            body_text,
+            behavior: instance.behavior,
+            response: PostResponse::Pending,
         });
         instance.posts.truncate(MAX_POSTS_PER_CONNECTOR);
-        Ok(instance.instance_id.clone())
+        let ticket = PostTicket {
+            instance_id: instance.instance_id.clone(),
+            post_id,
+            behavior: instance.behavior,
+        };
+
+        instances.next_post_id += 1;
+        Ok(ticket)
+    }
+
+    /// Stores the response of a pending post. A post that has a response already,
+    /// dropped from the list or whose connector was removed is left alone.
+    pub fn record_response(&self, ticket: &PostTicket, response: PostResponse) {
+        let mut instances = self.lock();
+        let post = instances
+            .instances
+            .iter_mut()
+            .find(|i| i.instance_id == ticket.instance_id)
+            .and_then(|i| i.posts.iter_mut().find(|p| p.id == ticket.post_id));
+
+        if let Some(post) = post
+            && post.response == PostResponse::Pending
+        {
+            post.response = response;
+        }
     }
 
     fn view(&self, instance: &ConnectorInstance) -> ConnectorView {
@@ -195,6 +307,7 @@ impl ConnectorStore {
             status,
             webhook_url: format!("{}{}", self.webhook_base, instance.webhook_token),
             settings: instance.settings.clone(),
+            behavior: instance.behavior,
             posts: instance.posts.iter().cloned().collect(),
             created_at: instance.created_at.clone(),
         }
@@ -220,8 +333,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn raw(value: Value) -> Box<RawValue> {
-        RawValue::from_string(value.to_string()).unwrap()
+    fn raw(value: Value) -> ReceivedBody {
+        ReceivedBody::Json(RawValue::from_string(value.to_string()).unwrap())
     }
 
     fn token_of(view: &ConnectorView) -> String {
@@ -293,6 +406,60 @@ mod tests {
         let posts = &store.list()[0].posts;
         assert_eq!(posts.len(), MAX_POSTS_PER_CONNECTOR);
         let newest = MAX_POSTS_PER_CONNECTOR + 4;
-        assert_eq!(posts[0].body.get(), format!(r#"{{"n":{newest}}}"#));
+        let body = posts[0].body.as_ref().unwrap();
+        assert_eq!(body.get(), format!(r#"{{"n":{newest}}}"#));
+        assert!(posts[0].id > posts[1].id);
+    }
+
+    #[test]
+    fn post_records_behavior_and_response() {
+        let store = ConnectorStore::new("http://127.0.0.1:8080");
+        let view = store.create();
+        store
+            .set_behavior(&view.instance_id, WebhookBehavior::Gone)
+            .unwrap();
+
+        let ticket = store
+            .record_post(&token_of(&view), ReceivedBody::Text("x".into()))
+            .unwrap();
+        assert_eq!(ticket.behavior, WebhookBehavior::Gone);
+        assert_eq!(store.list()[0].posts[0].response, PostResponse::Pending);
+        store.record_response(&ticket, (&WebhookResponse::gone()).into());
+
+        let post = &store.list()[0].posts[0];
+        assert_eq!(post.behavior, WebhookBehavior::Gone);
+        assert_eq!(post.body_text.as_deref(), Some("x"));
+        assert!(post.body.is_none());
+        let PostResponse::Sent { status, .. } = &post.response else {
+            panic!("post not responded: {:?}", post.response);
+        };
+        assert_eq!(*status, 410);
+    }
+
+    #[test]
+    fn post_keeps_first_response() {
+        let store = ConnectorStore::new("http://127.0.0.1:8080");
+        let view = store.create();
+        let ticket = store.record_post(&token_of(&view), raw(json!({}))).unwrap();
+
+        store.record_response(&ticket, (&WebhookResponse::delivered()).into());
+        store.record_response(&ticket, PostResponse::Abandoned);
+
+        assert_eq!(
+            store.list()[0].posts[0].response,
+            PostResponse::Sent {
+                status: 200,
+                body: "1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn set_behavior_unknown_instance() {
+        let store = ConnectorStore::new("http://127.0.0.1:8080");
+
+        let result = store.set_behavior("missing", WebhookBehavior::Slow);
+
+        assert_eq!(result.unwrap_err(), InstanceNotFound);
     }
 }

@@ -2,16 +2,20 @@
 //!
 //! It serves a channel page at `/` whose script replies to the unmodified TeamsJS
 //! library inside the connector's configuration page, proxies `/config/` and
-//! `/api/` to the connector backend so both pages share one origin, and
-//! receives the posts sent to the webhook URLs it issues.
+//! `/api/` to the connector backend so both pages share one origin, receives
+//! the posts sent to the webhook URLs it issues and responds to them the way each
+//! connector's webhook behaviour says, and sends sample task events to the
+//! backend.
 
 mod app;
+mod behavior;
 mod channel_api;
 mod connectors;
 pub mod context;
 mod error;
 mod page;
 mod proxy;
+mod sample_event;
 mod webhooks;
 
 use std::future::Future;
@@ -19,8 +23,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use axum::http::HeaderValue;
 use url::Url;
 
+pub use behavior::SLOW_RESPONSE_DELAY;
 pub use connectors::MAX_POSTS_PER_CONNECTOR;
 pub use webhooks::MAX_WEBHOOK_BODY_BYTES;
 
@@ -29,12 +35,29 @@ use crate::connectors::ConnectorStore;
 use crate::proxy::BackendProxy;
 
 /// Settings of one host server.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     /// Base URL of the connector backend, e.g. `http://127.0.0.1:8081`.
     pub backend_url: Url,
     /// Path on the host that the configuration dialog loads, e.g. `/config/`.
     pub config_path: String,
+    /// API key of the backend's event endpoints, sent as a `Bearer` token
+    /// with sample events. `None` turns sample events off.
+    pub events_api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret, so only whether it is set is shown.
+        f.debug_struct("Settings")
+            .field("backend_url", &self.backend_url)
+            .field("config_path", &self.config_path)
+            .field(
+                "events_api_key",
+                &self.events_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Serves the host on `listener` until `shutdown` resolves, then finishes the
@@ -48,6 +71,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     validate_config_path(&settings.config_path)?;
+    let events_authorization = settings
+        .events_api_key
+        .as_deref()
+        .map(bearer_authorization)
+        .transpose()?;
     let address = listener
         .local_addr()
         .context("failed to read the listener's address")?;
@@ -56,12 +84,14 @@ pub async fn serve(
         connectors: Arc::new(ConnectorStore::new(&origin_of(address))),
         proxy: Arc::new(BackendProxy::new(settings.backend_url.clone())?),
         config_path: settings.config_path.as_str().into(),
+        events_authorization,
     };
 
     tracing::info!(
         %address,
         backend = %settings.backend_url,
         config_path = %settings.config_path,
+        sample_events = settings.events_api_key.is_some(),
         "local Teams host started"
     );
     axum::serve(listener, app::router(state))
@@ -99,6 +129,24 @@ fn validate_config_path(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Builds the sensitive `Authorization: Bearer <key>` value for the events
+/// API key. The error names the problem but never the key.
+fn bearer_authorization(key: &str) -> anyhow::Result<HeaderValue> {
+    if key.trim().is_empty() {
+        bail!(
+            "the events API key is empty: set it to the key the backend uses, or leave it unset to turn sample events off"
+        );
+    }
+    let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {key}")) else {
+        bail!(
+            "the events API key is invalid: it must not contain control characters such as line breaks"
+        );
+    };
+
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +171,46 @@ mod tests {
         assert!(validate_config_path("//evil.example/").is_err());
         assert!(validate_config_path("config/").is_err());
         assert!(validate_config_path("/config /").is_err());
+    }
+
+    #[test]
+    fn bearer_value_is_sensitive() {
+        let value = bearer_authorization("k3y").unwrap();
+
+        assert_eq!(value, "Bearer k3y");
+        assert!(value.is_sensitive());
+    }
+
+    #[test]
+    fn empty_events_key_rejected() {
+        for key in ["", "  "] {
+            let error = bearer_authorization(key).unwrap_err().to_string();
+
+            assert!(error.contains("events API key is empty"), "{error}");
+        }
+    }
+
+    #[test]
+    fn invalid_events_key_not_echoed() {
+        for key in ["line\nbreak", "delete\u{7f}"] {
+            let error = bearer_authorization(key).unwrap_err().to_string();
+
+            assert!(error.contains("events API key is invalid"), "{error}");
+            assert!(!error.contains(key), "{error}");
+        }
+    }
+
+    #[test]
+    fn settings_debug_hides_key() {
+        let settings = Settings {
+            backend_url: Url::parse("http://127.0.0.1:8081").unwrap(),
+            config_path: "/config/".to_owned(),
+            events_api_key: Some("k3y-secret".to_owned()),
+        };
+
+        let text = format!("{settings:?}");
+
+        assert!(!text.contains("k3y-secret"), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
     }
 }

@@ -27,6 +27,11 @@ struct Args {
     /// Path on this host that the configuration dialog loads.
     #[arg(long, env = "TEAMS_HOST_CONFIG_PATH", default_value = "/config/")]
     config_path: String,
+
+    /// API key of the backend's event endpoints, which the host adds to the
+    /// sample task events it sends. Without it, sample events are off.
+    #[arg(long, env = "TEAMS_HOST_EVENTS_API_KEY", hide_env_values = true)]
+    events_api_key: Option<String>,
 }
 
 #[tokio::main]
@@ -46,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings {
         backend_url: args.backend_url,
         config_path: args.config_path,
+        events_api_key: args.events_api_key,
     };
     serve(listener, settings, shutdown_signal()).await
 }

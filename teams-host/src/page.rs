@@ -9,15 +9,20 @@ use crate::app::AppState;
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const HOST_JS: &str = include_str!("../assets/host.js");
+const CARDS_JS: &str = include_str!("../assets/cards.js");
 const HOST_CSS: &str = include_str!("../assets/host.css");
 
-/// Routes `/`, `/host/host.js` and `/host/host.css`.
+/// Routes `/`, `/host/host.js`, `/host/cards.js` and `/host/host.css`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| asset("text/html; charset=utf-8", INDEX_HTML)))
         .route(
             "/host/host.js",
             get(|| asset("text/javascript; charset=utf-8", HOST_JS)),
+        )
+        .route(
+            "/host/cards.js",
+            get(|| asset("text/javascript; charset=utf-8", CARDS_JS)),
         )
         .route(
             "/host/host.css",

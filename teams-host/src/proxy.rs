@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use url::Url;
@@ -129,34 +129,62 @@ async fn forward(State(state): State<AppState>, request: Request) -> Response {
         .into_response();
     };
 
-    let request = proxy
-        .client
-        .request(parts.method.clone(), proxy.target_url(&parts.uri))
-        .headers(copy_headers(&parts.headers))
-        .body(body);
+    proxy
+        .send(parts.method, &parts.uri, copy_headers(&parts.headers), body)
+        .await
+}
 
-    let result = match request.send().await {
-        Ok(response) => read_response(proxy, response).await,
-        Err(error) => Err(error),
-    };
+impl BackendProxy {
+    /// Sends `body` as JSON to the backend's `POST /api/events` with
+    /// `authorization` (the `Bearer` events API key) and returns the backend's
+    /// status, headers and body.
+    pub async fn post_event(&self, authorization: HeaderValue, body: Bytes) -> Response {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(header::AUTHORIZATION, authorization);
 
-    match result {
-        Ok(response) => {
-            tracing::debug!(method = %parts.method, %path, status = %response.status(), "proxied");
-            response
-        }
-        Err(error) => {
-            // The error's URL is dropped from the log line because a query
-            // string may carry values the page considers private.
-            let error = error.without_url();
-            tracing::error!(
-                method = %parts.method,
-                %path,
-                backend = %proxy.backend_url,
-                error = %error_chain(&error),
-                "backend request failed"
-            );
-            backend_error(&error).into_response()
+        let uri = Uri::from_static("/api/events");
+        self.send(Method::POST, &uri, headers, body).await
+    }
+
+    /// Sends a request for a path on this host to the backend and copies the
+    /// backend's status, headers and body, or returns a JSON error when the
+    /// backend is unreachable or too slow.
+    async fn send(&self, method: Method, uri: &Uri, headers: HeaderMap, body: Bytes) -> Response {
+        let path = uri.path();
+        let request = self
+            .client
+            .request(method.clone(), self.target_url(uri))
+            .headers(headers)
+            .body(body);
+
+        let result = match request.send().await {
+            Ok(response) => read_response(self, response).await,
+            Err(error) => Err(error),
+        };
+
+        match result {
+            Ok(response) => {
+                tracing::debug!(%method, %path, status = %response.status(), "proxied");
+                response
+            }
+            Err(error) => {
+                // The error's URL is dropped from the log line because a
+                // query string may carry values the page considers private.
+                let error = error.without_url();
+                tracing::error!(
+                    %method,
+                    %path,
+                    backend = %self.backend_url,
+                    error = %error_chain(&error),
+                    "backend request failed"
+                );
+                backend_error(&error).into_response()
+            }
         }
     }
 }
@@ -192,7 +220,7 @@ fn backend_error(error: &reqwest::Error) -> ApiError {
         return ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "backend_timeout",
-            "The connector backend did not answer within 30 seconds. Check its log and try again.",
+            "The connector backend did not response within 30 seconds. Check its log and try again.",
         );
     }
 

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{Server, client, closed_port_url, start_host};
+use common::{
+    Server, channel, client, closed_port_url, create_connector, post_webhook, start_host, string,
+};
 use local_teams_host::{MAX_WEBHOOK_BODY_BYTES, Settings, context, serve};
 use reqwest::StatusCode;
 use reqwest::header;
@@ -11,40 +13,6 @@ use serde_json::{Value, json};
 /// Starts a host whose backend is never reached by these tests.
 async fn host() -> Server {
     start_host(closed_port_url().await).await
-}
-
-async fn channel(host: &Server) -> Value {
-    let response = client()
-        .get(host.at("/host/api/channel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
-async fn create_connector(host: &Server) -> Value {
-    let response = client()
-        .post(host.at("/host/api/connectors"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
-async fn post_webhook(url: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
-    client()
-        .post(url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-fn string(value: &Value) -> &str {
-    value.as_str().expect("expected a JSON string")
 }
 
 #[tokio::test]
@@ -70,6 +38,13 @@ async fn host_page_served() {
         r#"<p id="dialog-error" role="alert">"#,
         r#"<p id="channel-notice" role="status""#,
         r#"src="/host/host.js""#,
+        r#"src="/host/cards.js""#,
+        r#"<form id="sample-event-form""#,
+        r#"<select id="sample-kind""#,
+        r#"<input id="sample-title""#,
+        r#"<textarea id="sample-description""#,
+        r#"id="sample-send""#,
+        r#"<p id="sample-result" role="status""#,
         r#"href="/host/host.css""#,
     ] {
         assert!(html.contains(fragment), "host page lacks {fragment}");
@@ -99,6 +74,13 @@ async fn host_assets_served() {
             .unwrap()
             .contains("settings.getSettings")
     );
+    let cards = client()
+        .get(host.at("/host/cards.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cards.status(), StatusCode::OK);
+    assert!(cards.text().await.unwrap().contains("renderPostBody"));
     assert_eq!(style.status(), StatusCode::OK);
     assert_eq!(
         style.headers()[header::CONTENT_TYPE],
@@ -185,6 +167,10 @@ async fn webhook_post_stored_and_listed() {
     assert_eq!(posts[1]["body"], first);
     let received_at = string(&posts[0]["receivedAt"]);
     assert!(received_at.contains('T'), "{received_at} is not RFC 3339");
+    let delivered = json!({"state": "sent", "status": 200, "body": "1"});
+    assert_eq!(posts[0]["response"], delivered);
+    assert_eq!(posts[0]["behavior"], "ok");
+    assert_ne!(posts[0]["id"], posts[1]["id"]);
 }
 
 #[tokio::test]
@@ -250,11 +236,15 @@ async fn oversized_webhook_post_answers_413() {
     assert_eq!(at_limit.status(), StatusCode::OK);
     assert_eq!(over_limit.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let posts = &channel(&host).await["connectors"][0]["posts"];
-    assert_eq!(posts.as_array().unwrap().len(), 1);
+    assert_eq!(posts.as_array().unwrap().len(), 2);
+    assert_eq!(posts[0]["body"], Value::Null);
+    assert_eq!(posts[0]["bodyText"], Value::Null);
+    assert_eq!(posts[0]["response"]["status"], 413);
+    assert_eq!(posts[1]["response"]["status"], 200);
 }
 
 #[tokio::test]
-async fn invalid_webhook_payloads_answer_400() {
+async fn invalid_payloads_get_400_and_listed() {
     let host = host().await;
     let created = create_connector(&host).await;
     let webhook_url = string(&created["webhookUrl"]);
@@ -272,7 +262,15 @@ async fn invalid_webhook_payloads_answer_400() {
         no_summary.text().await.unwrap(),
         "Summary or Text is required."
     );
-    assert_eq!(channel(&host).await["connectors"][0]["posts"], json!([]));
+    let posts = &channel(&host).await["connectors"][0]["posts"];
+    assert_eq!(posts[1]["body"], Value::Null);
+    assert_eq!(posts[1]["bodyText"], "not json");
+    assert_eq!(
+        posts[1]["response"],
+        json!({"state": "sent", "status": 400, "body": "Bad payload received by generic incoming webhook."})
+    );
+    assert_eq!(posts[0]["body"], json!({"@type": "MessageCard"}));
+    assert_eq!(posts[0]["response"]["status"], 400);
 }
 
 #[tokio::test]
@@ -360,6 +358,7 @@ async fn serve_rejects_config_path_to_other_host() {
     let settings = Settings {
         backend_url: closed_port_url().await,
         config_path: "//other.example/config/".to_owned(),
+        events_api_key: None,
     };
 
     let result = serve(listener, settings, async {}).await;

@@ -47,13 +47,21 @@ impl Server {
     }
 }
 
-/// Starts the local Teams host in front of `backend_url`.
+/// Starts the local Teams host in front of `backend_url`, without an events
+/// API key.
 pub async fn start_host(backend_url: Url) -> Server {
+    start_host_with_key(backend_url, None).await
+}
+
+/// Starts the local Teams host in front of `backend_url` with an events API
+/// key.
+pub async fn start_host_with_key(backend_url: Url, events_api_key: Option<&str>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     let settings = Settings {
         backend_url,
         config_path: "/config/".to_owned(),
+        events_api_key: events_api_key.map(str::to_owned),
     };
     let (stop, stopped) = oneshot::channel::<()>();
 
@@ -73,7 +81,6 @@ pub async fn start_host(backend_url: Url) -> Server {
 pub async fn start_fake_backend() -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let url = Url::parse(&format!("http://{address}/")).unwrap();
     let redirect_target = format!("http://{address}/config/");
 
     let router = Router::new()
@@ -84,6 +91,13 @@ pub async fn start_fake_backend() -> Server {
         )
         .route("/config/", get(fake_config_page))
         .route("/config/{*rest}", any(echo));
+    serve_router(listener, router)
+}
+
+/// Serves `router` on `listener` in a background task.
+pub fn serve_router(listener: TcpListener, router: Router) -> Server {
+    let address = listener.local_addr().unwrap();
+    let url = Url::parse(&format!("http://{address}/")).unwrap();
 
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -144,4 +158,39 @@ async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: String) -> imp
         "body": body,
     });
     (status, axum::Json(echoed))
+}
+
+/// Returns the host's `GET /host/api/channel` body.
+pub async fn channel(host: &Server) -> Value {
+    let response = client()
+        .get(host.at("/host/api/channel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+pub async fn create_connector(host: &Server) -> Value {
+    let response = client()
+        .post(host.at("/host/api/connectors"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+pub async fn post_webhook(url: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    client()
+        .post(url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn string(value: &Value) -> &str {
+    value.as_str().expect("expected a JSON string")
 }
