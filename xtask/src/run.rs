@@ -60,6 +60,9 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<()> {
     fs::create_dir_all(root.join("data")).context("could not create the data directory")?;
 
     let binaries = target_dir(root).join("debug");
+    // The host sends sample task events to the backend with this key. It goes
+    // through the environment, because arguments are visible to every user in `ps`.
+    let events_api_key = random_key()?;
     let host_origin = format!("http://{host_address}");
     let backend_url = format!("http://{backend_address}");
 
@@ -70,6 +73,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<()> {
             .args(["--database", "data/connector.sqlite3"])
             .args(["--page-dir", "dist"])
             .args(["--dev-webhook-origin", &host_origin])
+            .env("CONNECTOR_EVENTS_API_KEY", &events_api_key)
             .current_dir(root),
     )?;
     let host = Server::start(
@@ -77,6 +81,7 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<()> {
         process::command(binaries.join("local-teams-host"))
             .args(["--listen", &host_address.to_string()])
             .args(["--backend-url", &backend_url])
+            .env("TEAMS_HOST_EVENTS_API_KEY", &events_api_key)
             .current_dir(root),
     )?;
     let mut servers = [backend, host];
@@ -106,6 +111,14 @@ pub fn run(root: &Path, args: &RunArgs) -> Result<()> {
         }
         thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Returns 32 random hex digits from the kernel's random source.
+fn random_key() -> Result<String> {
+    let mut bytes = [0_u8; 16];
+    let mut random = fs::File::open("/dev/urandom").context("could not open /dev/urandom")?;
+    std::io::Read::read_exact(&mut random, &mut bytes).context("could not read /dev/urandom")?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn check_port_free(address: SocketAddr, flag: &str) -> Result<()> {
