@@ -9,10 +9,12 @@
 mod browser;
 mod database;
 mod servers;
+mod session;
 
 pub use browser::Browser;
 pub use database::{Database, StoredConfiguration};
 pub use servers::Servers;
+pub use session::Session;
 
 use std::future::Future;
 use std::time::Duration;
