@@ -1,6 +1,7 @@
 //! Developer commands of the connector: `cargo xtask setup | build | run | test | lint |
-//! package`.
+//! package | bench` and the others below.
 
+mod bench;
 mod lint;
 mod package;
 mod page;
@@ -36,8 +37,14 @@ enum Command {
     Run(run::RunArgs),
     /// Runs setup, then the native, browser and end-to-end tests.
     Test,
+    /// Takes the README's screenshots of the page in each theme and in Arabic, with the
+    /// end-to-end tests, into docs/screenshots/.
+    Screenshots,
     /// Checks formatting and runs clippy natively and for wasm32.
     Lint,
+    /// Installs wrk when missing, builds release binaries and runs the fan-out delivery
+    /// benchmark (docs/benchmarks.md). Options after `--` go to the benchmark.
+    Bench(bench::BenchArgs),
     /// Installs the npm packages when needed, then builds and validates the Teams app
     /// package (manifest.json and icons in a zip) and prints the path of the zip.
     Package(package::PackageArgs),
@@ -70,7 +77,9 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         }
         Command::Run(args) => run::run(&root, &args),
         Command::Test => test::test(&root),
+        Command::Screenshots => test::screenshots(&root),
         Command::Lint => lint::lint(&root),
+        Command::Bench(args) => bench::bench(&root, &args),
         Command::Package(args) => package::package(&root, &args),
     }
 }

@@ -129,7 +129,7 @@ fn check_port_free(address: SocketAddr, flag: &str) -> Result<()> {
 
 /// Returns Cargo's target directory: `CARGO_TARGET_DIR` when set, else target/ in the
 /// workspace root.
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         // Cargo resolves a relative CARGO_TARGET_DIR against the working directory,
         // and `join` keeps an absolute one unchanged.

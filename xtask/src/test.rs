@@ -35,17 +35,40 @@ pub fn test(root: &Path) -> Result<()> {
     step(3, step_count, "page build", || page::build(root))?;
 
     step(4, step_count, "end-to-end tests", || {
-        let mut command = cargo(root);
-        command
-            .args(["test", "-p", "e2e", "--", "--test-threads=1"])
-            .env("E2E_PAGE_DIR", root.join("dist"))
-            .env("CHROMEDRIVER", CHROMEDRIVER)
-            .env("CHROMIUM", CHROMIUM);
+        let mut command = end_to_end_tests(root);
+        command.args(["--", "--test-threads=1"]);
         process::run(&mut command)
     })?;
 
     println!("All {step_count} test steps passed.");
     Ok(())
+}
+
+/// Builds the page and runs the end-to-end tests that take the README's
+/// screenshots, writing them to docs/screenshots/.
+pub fn screenshots(root: &Path) -> Result<()> {
+    tools::setup(root)?;
+    page::build(root)?;
+
+    let dir = root.join("docs").join("screenshots");
+    let mut command = end_to_end_tests(root);
+    command
+        .args(["--test", "look_and_feel", "--", "--test-threads=1"])
+        .env("E2E_SCREENSHOTS_DIR", &dir);
+    process::run(&mut command)?;
+    println!("Screenshots written to {}", dir.display());
+    Ok(())
+}
+
+/// Returns `cargo test -p e2e` with the environment the end-to-end tests read.
+fn end_to_end_tests(root: &Path) -> Command {
+    let mut command = cargo(root);
+    command
+        .args(["test", "-p", "e2e"])
+        .env("E2E_PAGE_DIR", root.join("dist"))
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("CHROMIUM", CHROMIUM);
+    command
 }
 
 fn cargo(root: &Path) -> Command {

@@ -35,10 +35,10 @@ enum LockPolicy {
 }
 
 /// A Debian package and the binary whose absence means the package is missing.
-struct DebianPackage {
-    package: &'static str,
+pub struct DebianPackage {
+    pub package: &'static str,
     /// An absolute path, or a program name looked up on `PATH`.
-    binary: &'static str,
+    pub binary: &'static str,
 }
 
 const DEBIAN_PACKAGES: [DebianPackage; 2] = [
@@ -55,7 +55,7 @@ const DEBIAN_PACKAGES: [DebianPackage; 2] = [
 /// Installs every missing tool, printing one line per tool.
 pub fn setup(root: &Path) -> Result<()> {
     setup_rust_toolchain()?;
-    setup_debian_packages()?;
+    install_debian_packages(&DEBIAN_PACKAGES)?;
 
     let lock = fs::read_to_string(root.join("Cargo.lock"))
         .with_context(|| format!("could not read {}", root.join("Cargo.lock").display()))?;
@@ -120,9 +120,9 @@ pub fn setup_rust_toolchain() -> Result<()> {
 }
 
 /// Installs the Debian packages whose binaries are missing, with one `apt-get` run.
-fn setup_debian_packages() -> Result<()> {
+pub fn install_debian_packages(packages: &[DebianPackage]) -> Result<()> {
     let mut missing = Vec::new();
-    for package in &DEBIAN_PACKAGES {
+    for package in packages {
         if is_binary_present(package.binary) {
             println!("{} ({}): present", package.package, package.binary);
         } else {
@@ -168,7 +168,7 @@ fn apt_get(args: &[&str], packages: &[&str]) -> Result<()> {
     if find_program("apt-get").is_none() {
         bail!(
             "apt-get was not found; install {package_list} with your system's package \
-             manager so that /usr/bin/chromium and /usr/bin/chromedriver exist"
+             manager"
         );
     }
 

@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod classify;
 pub mod outbox;
 pub mod rate_limit;
+pub mod recorder;
 pub mod send;
 pub mod worker;
 

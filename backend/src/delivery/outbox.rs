@@ -122,6 +122,33 @@ pub enum RetryCause {
     Throttled,
 }
 
+/// Outcome of one attempt, to be written by [`Store::record_outcomes`]. Every variant
+/// counts the attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutcomeRecord {
+    /// The webhook accepted the card.
+    Delivered { id: i64 },
+    /// The attempt failed and the delivery is due again at `next_attempt_at` (Unix
+    /// milliseconds).
+    Retry {
+        id: i64,
+        cause: RetryCause,
+        reason: String,
+        next_attempt_at: i64,
+    },
+    /// The delivery is given up.
+    Failed { id: i64, reason: String },
+}
+
+impl OutcomeRecord {
+    /// Returns the id of the delivery.
+    pub fn delivery_id(&self) -> i64 {
+        match self {
+            Self::Delivered { id } | Self::Retry { id, .. } | Self::Failed { id, .. } => *id,
+        }
+    }
+}
+
 /// `last_error` of deliveries failed because their configuration became inactive.
 const INACTIVE_REASON: &str =
     "the configuration is inactive because its webhook was removed; save it again in Teams";
@@ -372,57 +399,19 @@ impl Store {
         .await
     }
 
-    /// Records a successful attempt.
-    pub async fn record_delivered(&self, id: i64) -> Result<(), StoreError> {
+    /// Records the outcomes of several attempts in one transaction, so that a fan-out
+    /// commits (and syncs to disk) once per batch rather than once per delivery. When it
+    /// fails, none of the batch is recorded, and the deliveries are claimed again after
+    /// their lease.
+    pub async fn record_outcomes(&self, records: Vec<OutcomeRecord>) -> Result<(), StoreError> {
         self.run(move |connection| {
             let now = current_timestamp()?;
-            connection.execute(
-                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
-                   last_error = NULL, updated_at = ?2
-                 WHERE id = ?1",
-                params![id, now],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Records a failed attempt that is retried at `next_attempt_at`.
-    pub async fn record_retry(
-        &self,
-        id: i64,
-        cause: RetryCause,
-        reason: String,
-        next_attempt_at: i64,
-    ) -> Result<(), StoreError> {
-        let (transient, throttled) = match cause {
-            RetryCause::Transient => (1, 0),
-            RetryCause::Throttled => (0, 1),
-        };
-        self.run(move |connection| {
-            let now = current_timestamp()?;
-            connection.execute(
-                "UPDATE deliveries SET state = 'retrying', attempts = attempts + 1,
-                   transient_failures = transient_failures + ?2,
-                   throttled_responses = throttled_responses + ?3,
-                   last_error = ?4, next_attempt_at = ?5, updated_at = ?6
-                 WHERE id = ?1",
-                params![id, transient, throttled, reason, next_attempt_at, now],
-            )?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Records an attempt after which the delivery is given up.
-    pub async fn record_failed(&self, id: i64, reason: String) -> Result<(), StoreError> {
-        self.run(move |connection| {
-            let now = current_timestamp()?;
-            connection.execute(
-                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1",
-                [id],
-            )?;
-            fail_delivery(connection, id, &reason, &now)?;
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for record in &records {
+                write_outcome(&transaction, record, &now)?;
+            }
+            transaction.commit()?;
             Ok(())
         })
         .await
@@ -582,6 +571,58 @@ fn read_event_types(
     Ok(event_types)
 }
 
+fn write_outcome(
+    transaction: &Transaction<'_>,
+    record: &OutcomeRecord,
+    now: &str,
+) -> Result<(), StoreError> {
+    match record {
+        OutcomeRecord::Delivered { id } => {
+            transaction
+                .prepare_cached(
+                    "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
+                       last_error = NULL, updated_at = ?2
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, now])?;
+        }
+        OutcomeRecord::Retry {
+            id,
+            cause,
+            reason,
+            next_attempt_at,
+        } => {
+            let (transient, throttled) = match cause {
+                RetryCause::Transient => (1, 0),
+                RetryCause::Throttled => (0, 1),
+            };
+            transaction
+                .prepare_cached(
+                    "UPDATE deliveries SET state = 'retrying', attempts = attempts + 1,
+                       transient_failures = transient_failures + ?2,
+                       throttled_responses = throttled_responses + ?3,
+                       last_error = ?4, next_attempt_at = ?5, updated_at = ?6
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    id,
+                    transient,
+                    throttled,
+                    reason,
+                    next_attempt_at,
+                    now
+                ])?;
+        }
+        OutcomeRecord::Failed { id, reason } => {
+            transaction
+                .prepare_cached("UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1")?
+                .execute([id])?;
+            fail_delivery(transaction, *id, reason, now)?;
+        }
+    }
+    Ok(())
+}
+
 fn fail_delivery(
     connection: &rusqlite::Connection,
     id: i64,
@@ -597,4 +638,77 @@ fn fail_delivery(
 
 fn parse_state(name: &str) -> Result<DeliveryState, StoreError> {
     DeliveryState::from_name(name).ok_or_else(|| StoreError::UnknownDeliveryState(name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::configuration::{Configuration, Context};
+    use crate::webhook_url::WebhookUrl;
+
+    fn configuration() -> Configuration {
+        let url =
+            "https://contoso.webhook.office.com/webhookb2/group@tenant/IncomingWebhook/abc/owner";
+        Configuration {
+            id: Uuid::new_v4(),
+            webhook_url: WebhookUrl::parse(url, None).unwrap(),
+            event_types: BTreeSet::from([EventType::Created]),
+            config_name: "Tasks".to_owned(),
+            context: Context::default(),
+        }
+    }
+
+    async fn only_delivery(store: &Store, configuration_id: &str) -> ConfigurationDeliveryView {
+        let id = Uuid::parse_str(configuration_id).unwrap();
+        let mut views = store.configuration_deliveries(id).await.unwrap().unwrap();
+        assert_eq!(views.len(), 1);
+        views.remove(0)
+    }
+
+    #[tokio::test]
+    async fn batch_records_each_outcome() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(&directory.path().join("test.sqlite3"))
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            store.upsert(configuration()).await.unwrap();
+        }
+        let now_ms = unix_millis().unwrap();
+        let claim = store.claim_due(now_ms, 10, 60_000).await.unwrap();
+        assert_eq!(claim.due.len(), 3);
+        let [delivered, retried, failed] = [0, 1, 2].map(|index| &claim.due[index]);
+
+        store
+            .record_outcomes(vec![
+                OutcomeRecord::Delivered { id: delivered.id },
+                OutcomeRecord::Retry {
+                    id: retried.id,
+                    cause: RetryCause::Throttled,
+                    reason: "throttled".to_owned(),
+                    next_attempt_at: now_ms + 10_000,
+                },
+                OutcomeRecord::Failed {
+                    id: failed.id,
+                    reason: "rejected".to_owned(),
+                },
+            ])
+            .await
+            .unwrap();
+
+        let delivered = only_delivery(&store, &delivered.configuration_id).await;
+        let retried = only_delivery(&store, &retried.configuration_id).await;
+        let failed = only_delivery(&store, &failed.configuration_id).await;
+        assert_eq!(delivered.state, DeliveryState::Delivered);
+        assert_eq!(delivered.attempts, 1);
+        assert_eq!(retried.state, DeliveryState::Retrying);
+        assert_eq!(retried.attempts, 1);
+        assert_eq!(retried.last_error.as_deref(), Some("throttled"));
+        assert_eq!(failed.state, DeliveryState::Failed);
+        assert_eq!(failed.attempts, 1);
+        assert_eq!(failed.last_error.as_deref(), Some("rejected"));
+        assert_eq!(store.next_due_at().await.unwrap(), Some(now_ms + 10_000));
+    }
 }

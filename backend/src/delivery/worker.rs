@@ -14,8 +14,9 @@ use super::DeliverySettings;
 use super::address::LocalDelivery;
 use super::backoff::full_jitter;
 use super::classify::Outcome;
-use super::outbox::{DueCard, DueDelivery, RetryCause, unix_millis};
+use super::outbox::{DueCard, DueDelivery, OutcomeRecord, RetryCause, unix_millis};
 use super::rate_limit::RateLimiter;
+use super::recorder::{OutcomeRecorder, RecorderStopped};
 use super::send::{build_client, post_card};
 use crate::cards::{CardContent, PayloadFormat, build_payload};
 use crate::store::{Store, StoreError};
@@ -28,6 +29,10 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// Time added to the request timeout for a claim's lease. A delivery whose worker died
 /// mid-attempt is claimed again after the lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(60);
+
+/// Interval between two sweeps of the rate limiter's idle histories. A sweep visits every
+/// webhook used within the longest window, so it runs rarely rather than on every claim.
+const FORGET_IDLE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Signal that wakes the worker when deliveries were added. Clones share one signal.
 #[derive(Clone, Default)]
@@ -64,9 +69,13 @@ impl DeliveryWorker {
             None => LocalDelivery::Off,
         };
         let client = build_client(settings.request_timeout, local)?;
+        let recorder_stop = CancellationToken::new();
+        let (recorder, recorder_task) =
+            OutcomeRecorder::start(store.clone(), recorder_stop.clone());
         let shared = Arc::new(Shared {
             store,
             client,
+            recorder,
             limiter: Mutex::new(RateLimiter::new(&settings.rate_windows)),
             random: Mutex::new(fastrand::Rng::new()),
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
@@ -75,7 +84,15 @@ impl DeliveryWorker {
             wake,
         });
 
-        let task = tokio::spawn(run(shared, stop));
+        let task = tokio::spawn(async move {
+            run(shared, stop).await;
+            // Every attempt has ended, so no outcome is queued after this.
+            recorder_stop.cancel();
+            if let Err(error) = recorder_task.await {
+                tracing::error!(%error, "the delivery outcome recorder panicked");
+            }
+            tracing::info!("delivery worker stopped");
+        });
         Ok(Self { task })
     }
 
@@ -91,6 +108,7 @@ impl DeliveryWorker {
 struct Shared {
     store: Store,
     client: Client,
+    recorder: OutcomeRecorder,
     settings: DeliverySettings,
     dev_webhook_origin: Option<Url>,
     limiter: Mutex<RateLimiter>,
@@ -105,13 +123,20 @@ async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         "delivery worker started"
     );
     let mut attempts = JoinSet::new();
+    let claim_batch = claim_batch_size(shared.settings.concurrency);
+    let mut next_forget = Instant::now() + FORGET_IDLE_INTERVAL;
 
     while !stop.is_cancelled() {
         reap_finished(&mut attempts);
+        forget_idle_histories(&shared, &mut next_forget);
 
+        // While attempts are in flight, the loop claims only once a batch of permits is
+        // free, so that a fan-out takes one claim transaction per batch rather than one
+        // per finished attempt. Each finished attempt wakes the loop.
         let free = shared.permits.available_permits();
+        let may_claim = free > 0 && (free >= claim_batch || attempts.is_empty());
         let mut may_have_more = false;
-        if free > 0 {
+        if may_claim {
             match dispatch_due(&shared, free, &mut attempts).await {
                 Ok(claimed) => may_have_more = claimed == free,
                 Err(error) => log_store_error(&error, "claiming due deliveries failed"),
@@ -121,7 +146,7 @@ async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             continue;
         }
 
-        let delay = idle_delay(&shared, free > 0).await;
+        let delay = idle_delay(&shared, may_claim).await;
         tokio::select! {
             () = stop.cancelled() => {}
             () = shared.wake.woken() => {}
@@ -136,7 +161,26 @@ async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     while let Some(result) = attempts.join_next().await {
         log_panic(result);
     }
-    tracing::info!("delivery worker stopped");
+}
+
+/// Returns how many permits must be free before the loop claims while attempts are in
+/// flight: a quarter of the concurrency, at least 1.
+fn claim_batch_size(concurrency: usize) -> usize {
+    (concurrency / 4).max(1)
+}
+
+/// Sweeps the rate limiter's idle histories when the sweep interval has passed.
+fn forget_idle_histories(shared: &Shared, next_forget: &mut Instant) {
+    let now = Instant::now();
+    if now < *next_forget {
+        return;
+    }
+    shared
+        .limiter
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .forget_idle(now);
+    *next_forget = now + FORGET_IDLE_INTERVAL;
 }
 
 fn reap_finished(attempts: &mut JoinSet<()>) {
@@ -153,10 +197,11 @@ fn log_panic(result: Result<(), tokio::task::JoinError>) {
 }
 
 /// Returns how long the loop may sleep: until the next delivery is due, at most the idle
-/// poll. Without a free permit it waits for an attempt to finish, which wakes it.
-async fn idle_delay(shared: &Shared, has_free_permit: bool) -> Duration {
+/// poll. When it could not claim, because too few permits are free, it waits for an
+/// attempt to finish, which wakes it.
+async fn idle_delay(shared: &Shared, could_claim: bool) -> Duration {
     let idle_poll = shared.settings.idle_poll;
-    if !has_free_permit {
+    if !could_claim {
         return idle_poll;
     }
 
@@ -235,11 +280,6 @@ async fn dispatch_due(
     if !postponed.is_empty() {
         shared.store.postpone(postponed).await?;
     }
-    shared
-        .limiter
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .forget_idle(now);
     Ok(claimed)
 }
 
@@ -283,20 +323,32 @@ fn build_delivery_payload(shared: &Shared, delivery: &DueDelivery) -> Result<Vec
         .map_err(|error| format!("building the card failed: {error}"))
 }
 
-/// Stores the outcome of an attempt: delivered, retry later, failed, or configuration
-/// deactivated.
+/// Error that kept an outcome from being recorded.
+#[derive(Debug, thiserror::Error)]
+enum RecordError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Recorder(#[from] RecorderStopped),
+}
+
+/// Stores the outcome of an attempt: delivered, retry later or failed through the batching
+/// recorder, and a deactivated configuration at once.
 async fn record_outcome(
     shared: &Shared,
     delivery: &DueDelivery,
     outcome: Outcome,
-) -> Result<(), StoreError> {
+) -> Result<(), RecordError> {
     let settings = &shared.settings;
-    let store = &shared.store;
     let attempt = delivery.attempts + 1;
+    let id = delivery.id;
 
     match outcome {
         Outcome::Delivered => {
-            store.record_delivered(delivery.id).await?;
+            shared
+                .recorder
+                .record(OutcomeRecord::Delivered { id })
+                .await?;
             tracing::debug!(
                 delivery_id = delivery.id,
                 configuration_id = %delivery.configuration_id,
@@ -312,8 +364,7 @@ async fn record_outcome(
             let throttled = delivery.throttled_responses + 1;
             if throttled >= settings.max_throttled_attempts {
                 let reason = format!("{reason}; gave up after {throttled} throttled attempts");
-                store.record_failed(delivery.id, reason.clone()).await?;
-                log_failed(delivery, attempt, &reason);
+                record_failed(shared, delivery, attempt, reason).await?;
                 return Ok(());
             }
 
@@ -329,13 +380,14 @@ async fn record_outcome(
                 .unwrap_or_else(PoisonError::into_inner)
                 .pause(&delivery.webhook_url, Instant::now() + delay);
             let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
-            store
-                .record_retry(
-                    delivery.id,
-                    RetryCause::Throttled,
-                    reason.clone(),
+            shared
+                .recorder
+                .record(OutcomeRecord::Retry {
+                    id,
+                    cause: RetryCause::Throttled,
+                    reason: reason.clone(),
                     next_attempt_at,
-                )
+                })
                 .await?;
             tracing::warn!(
                 delivery_id = delivery.id,
@@ -354,21 +406,21 @@ async fn record_outcome(
             let failures = delivery.transient_failures + 1;
             if failures >= settings.max_attempts {
                 let reason = format!("{reason}; gave up after {failures} failed attempts");
-                store.record_failed(delivery.id, reason.clone()).await?;
-                log_failed(delivery, attempt, &reason);
+                record_failed(shared, delivery, attempt, reason).await?;
                 return Ok(());
             }
 
             let delay =
                 jitter(shared, failures).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
             let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
-            store
-                .record_retry(
-                    delivery.id,
-                    RetryCause::Transient,
-                    reason.clone(),
+            shared
+                .recorder
+                .record(OutcomeRecord::Retry {
+                    id,
+                    cause: RetryCause::Transient,
+                    reason: reason.clone(),
                     next_attempt_at,
-                )
+                })
                 .await?;
             tracing::warn!(
                 delivery_id = delivery.id,
@@ -381,11 +433,11 @@ async fn record_outcome(
             );
         }
         Outcome::Permanent { reason } => {
-            store.record_failed(delivery.id, reason.clone()).await?;
-            log_failed(delivery, attempt, &reason);
+            record_failed(shared, delivery, attempt, reason).await?;
         }
         Outcome::Gone { reason } => {
-            let others = store
+            let others = shared
+                .store
                 .deactivate_configuration(
                     delivery.id,
                     delivery.configuration_id.clone(),
@@ -402,6 +454,23 @@ async fn record_outcome(
             );
         }
     }
+    Ok(())
+}
+
+async fn record_failed(
+    shared: &Shared,
+    delivery: &DueDelivery,
+    attempt: u32,
+    reason: String,
+) -> Result<(), RecordError> {
+    log_failed(delivery, attempt, &reason);
+    shared
+        .recorder
+        .record(OutcomeRecord::Failed {
+            id: delivery.id,
+            reason,
+        })
+        .await?;
     Ok(())
 }
 
@@ -432,7 +501,7 @@ fn log_store_error(error: &StoreError, message: &'static str) {
 }
 
 /// Returns the error's message followed by its sources, like anyhow's `{:#}`.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(error) = source {
