@@ -14,6 +14,7 @@ pub mod error;
 pub mod event_routes;
 pub mod events;
 pub mod extract;
+pub mod framing;
 pub mod migrations;
 pub mod page;
 pub mod request_log;
@@ -34,6 +35,7 @@ use url::Url;
 
 pub use crate::delivery::{DeliverySettings, RateWindow, TEAMS_RATE_WINDOWS};
 use crate::delivery::{DeliveryWorker, WakeSignal};
+pub use crate::framing::{DEFAULT_FRAME_ANCESTORS, FrameAncestors, FrameAncestorsError};
 use crate::routes::{ApiState, api_routes, method_not_allowed, route_not_found};
 use crate::store::Store;
 
@@ -55,6 +57,11 @@ pub struct Settings {
     pub events_api_key: Option<String>,
     /// Delivery worker settings.
     pub delivery: DeliverySettings,
+    /// Origins that may frame the configuration page, sent as
+    /// `Content-Security-Policy: frame-ancestors` on every response under `/config/`.
+    /// `Default` is the Teams, Outlook and Microsoft 365 hosts. `dev_webhook_origin`,
+    /// when set, is added, because the local Teams host frames the page from there.
+    pub frame_ancestors: FrameAncestors,
 }
 
 impl fmt::Debug for Settings {
@@ -69,6 +76,7 @@ impl fmt::Debug for Settings {
                 &self.events_api_key.as_ref().map(|_| "<secret>"),
             )
             .field("delivery", &self.delivery)
+            .field("frame_ancestors", &self.frame_ancestors)
             .finish()
     }
 }
@@ -115,6 +123,7 @@ pub async fn serve(
         %address,
         database = %settings.database.display(),
         page_dir = settings.page_dir.as_ref().map(|dir| tracing::field::display(dir.display())),
+        frame_ancestors = %settings.frame_ancestors,
         "connector backend started"
     );
     if let Some(origin) = &settings.dev_webhook_origin {
@@ -172,7 +181,10 @@ pub fn app(store: Store, settings: &Settings, wake: WakeSignal) -> anyhow::Resul
                 "the page directory has no index.html, so /config/ returns 404 until it is built"
             );
         }
-        router = router.merge(page::page_routes(page_dir));
+        let policy = settings
+            .frame_ancestors
+            .content_security_policy(settings.dev_webhook_origin.as_ref());
+        router = router.merge(page::page_routes(page_dir, policy));
     }
 
     Ok(router

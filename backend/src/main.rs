@@ -1,10 +1,11 @@
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use connector_backend::{DeliverySettings, Settings, serve};
+use connector_backend::{DeliverySettings, FrameAncestors, Settings, serve};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use url::Url;
@@ -52,14 +53,23 @@ struct Args {
     /// delivery fails for good.
     #[arg(long, env = "CONNECTOR_DELIVERY_MAX_ATTEMPTS", default_value_t = 8)]
     delivery_max_attempts: u32,
+
+    /// Space-separated https origins that may frame the configuration page, such as
+    /// "https://teams.microsoft.com https://*.teams.microsoft.com". Replaces the default
+    /// list of Teams, Outlook and Microsoft 365 hosts, for example for another cloud.
+    #[arg(long, env = "CONNECTOR_FRAME_ANCESTORS")]
+    frame_ancestors: Option<FrameAncestors>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Colour codes only help a terminal: in a file or a pipe they are noise.
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let args = Args::parse();
@@ -87,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
             max_attempts: args.delivery_max_attempts,
             ..DeliverySettings::default()
         },
+        frame_ancestors: args.frame_ancestors.unwrap_or_default(),
     };
     serve(listener, settings, shutdown_signal()).await
 }

@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower::ServiceExt;
 use tower::service_fn;
 use tower_http::services::{ServeDir, ServeFile};
+
+use crate::framing;
 
 /// Public path prefix of the page, which trunk's `public_url` must match.
 pub const PAGE_PATH: &str = "/config";
@@ -19,13 +21,21 @@ pub const PAGE_PATH: &str = "/config";
 ///
 /// `/config` redirects to `/config/`. A path under it that names no file gets
 /// `index.html` when its last segment has no file extension, so that the page can use
-/// its own paths, and 404 otherwise, so that a missing asset stays visible.
-pub fn page_routes(page_dir: &Path) -> Router {
+/// its own paths, and 404 otherwise, so that a missing asset stays visible. Every
+/// response of these routes carries `content_security_policy` (the `frame-ancestors`
+/// list built by [`framing::FrameAncestors::content_security_policy`]).
+pub fn page_routes(page_dir: &Path, content_security_policy: HeaderValue) -> Router {
+    let add_policy = move |response: Response| {
+        let policy = content_security_policy.clone();
+        async move { framing::set_policy(response, &policy) }
+    };
+
     Router::new()
         .route(PAGE_PATH, get(redirect_to_page))
         .route(&format!("{PAGE_PATH}/"), get(serve_page_file))
         .route(&format!("{PAGE_PATH}/{{*path}}"), get(serve_page_file))
         .with_state(page_dir.to_owned())
+        .layer(axum::middleware::map_response(add_policy))
 }
 
 async fn redirect_to_page(uri: Uri) -> Redirect {

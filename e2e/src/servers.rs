@@ -101,6 +101,7 @@ impl Servers {
             dev_webhook_origin: Some(self.host_url()),
             events_api_key: Some(EVENTS_API_KEY.to_owned()),
             delivery: connector_backend::DeliverySettings::default(),
+            frame_ancestors: connector_backend::FrameAncestors::default(),
         };
         self.backend = Some(Running::spawn(|stopped| async move {
             connector_backend::serve(listener, settings, async {

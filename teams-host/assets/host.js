@@ -55,7 +55,22 @@ const CLIENT_SUPPORTED_SDK_VERSION = "2.0.1";
 
 const TIMEOUT_REASON = "the configuration page did not answer within 30 seconds.";
 
+/** Teams themes that select#host-theme offers, by their TeamsJS names. */
+const THEMES = ["default", "dark", "contrast"];
+
+/** Locales that select#host-locale offers. */
+const LOCALES = ["en-US", "de-DE", "ja-JP", "ar-SA", "fr-FR"];
+
+/** localStorage keys of the host's theme and locale. */
+const THEME_STORAGE_KEY = "localTeamsHost.theme";
+const LOCALE_STORAGE_KEY = "localTeamsHost.locale";
+
+/** Name of the <meta> element that marks the host's own error page in the frame. */
+const ERROR_PAGE_META = "local-teams-host-error";
+
 const elements = {
+  theme: document.getElementById("host-theme"),
+  locale: document.getElementById("host-locale"),
   userName: document.getElementById("user-name"),
   teamName: document.getElementById("team-name"),
   channelName: document.getElementById("channel-name"),
@@ -92,10 +107,22 @@ let fastRefreshUntil = 0;
 let lastSampleTaskId = null;
 
 /**
+ * Theme and locale that the host plays. The theme applies at once, to the host
+ * page and to an open configuration page. The locale applies to the next
+ * dialog, because the page reads it once at start.
+ */
+const display = {
+  theme: storedChoice(THEME_STORAGE_KEY, THEMES),
+  locale: storedChoice(LOCALE_STORAGE_KEY, LOCALES),
+};
+
+/**
  * State of the open configuration dialog, or null when it is closed.
  *
  * @type {null | {
  *   mode: "configure" | "remove",
+ *   frameContext: "settings" | "remove",
+ *   locale: string,
  *   instance: object,
  *   isNew: boolean,
  *   opener: Element | null,
@@ -550,6 +577,10 @@ function dateInDays(days) {
 function openDialog(mode, instance, isNew, opener) {
   session = {
     mode,
+    // TeamsJS allows registerOnRemoveHandler, setValidityState and getConfig
+    // in the remove frame context, so the page can show that it removes.
+    frameContext: mode === "remove" ? "remove" : "settings",
+    locale: display.locale,
     instance: structuredClone(instance),
     isNew,
     opener,
@@ -581,10 +612,44 @@ function openDialog(mode, instance, isNew, opener) {
   // Like the new Teams client, the dialog always loads the configuration URL,
   // never the contentUrl the page saved.
   const frame = newFrame();
+  const current = session;
+  frame.addEventListener("load", () => {
+    if (current === session) {
+      reportFrameProblem(frame);
+    }
+  });
   frame.src = channel.configPath;
 
   updateDialogButtons();
   elements.dialog.showModal();
+}
+
+/**
+ * Shows in the dialog why the frame has no configuration page: the browser
+ * could not load it, or the host's proxy sent its HTML error page.
+ */
+function reportFrameProblem(frame) {
+  // A page from another origin, such as the browser's own network error page,
+  // gives no document.
+  const frameDocument = frame.contentDocument;
+  if (!frameDocument) {
+    setDialogError(
+      "The configuration page could not be loaded. Check that the local Teams host is still running, then open the dialog again.",
+    );
+    return;
+  }
+  if (frameDocument.URL === "about:blank") {
+    return;
+  }
+
+  const marker = frameDocument.querySelector(`meta[name="${ERROR_PAGE_META}"]`);
+  if (!marker) {
+    return;
+  }
+  frameDocument.documentElement.dataset.theme = display.theme;
+  const message = frameDocument.getElementById("error-message");
+  const detail = message ? message.textContent : `error ${marker.content}.`;
+  setDialogError(`The configuration page could not be loaded: ${detail}`);
 }
 
 function closeDialog() {
@@ -838,7 +903,7 @@ const requestHandlers = {
     current.valid = false;
     current.handlers = { save: false, remove: false };
     updateDialogButtons();
-    reply(message, ["settings", "web", RUNTIME_CONFIG, CLIENT_SUPPORTED_SDK_VERSION]);
+    reply(message, [current.frameContext, "web", RUNTIME_CONFIG, CLIENT_SUPPORTED_SDK_VERSION]);
   },
 
   getContext(current, message) {
@@ -893,7 +958,9 @@ const requestHandlers = {
 function flatContext(current) {
   const context = {
     ...channel.context,
-    frameContext: "settings",
+    locale: current.locale,
+    theme: display.theme,
+    frameContext: current.frameContext,
     hostClientType: "web",
     hostName: "Teams",
   };
@@ -948,6 +1015,62 @@ function postToPage(data) {
 }
 
 // ---------------------------------------------------------------------------
+// Theme and locale
+
+/** Returns the stored choice if it is one of `allowed`, else the first of them. */
+function storedChoice(key, allowed) {
+  let value = null;
+  try {
+    value = localStorage.getItem(key);
+  } catch {
+    // Storage can be turned off in the browser; the host then starts with defaults.
+  }
+  return allowed.includes(value) ? value : allowed[0];
+}
+
+function storeChoice(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch (error) {
+    console.warn(`Local Teams host: unable to remember ${key}.`, error);
+  }
+}
+
+/** Restyles the host page, and the host's error page when the dialog shows one. */
+function applyTheme() {
+  document.documentElement.dataset.theme = display.theme;
+  const frame = document.getElementById("config-frame");
+  const frameDocument = frame && frame.contentDocument;
+  if (frameDocument && frameDocument.querySelector(`meta[name="${ERROR_PAGE_META}"]`)) {
+    frameDocument.documentElement.dataset.theme = display.theme;
+  }
+}
+
+function onThemeChange() {
+  if (!THEMES.includes(elements.theme.value)) {
+    return;
+  }
+  display.theme = elements.theme.value;
+  storeChoice(THEME_STORAGE_KEY, display.theme);
+  applyTheme();
+
+  // Like Teams, the host tells an open page at once. A page that has not sent
+  // initialize yet would drop the event, and it reads the theme from
+  // getContext instead.
+  if (session && session.initialized) {
+    sendEvent("themeChange", [display.theme]);
+  }
+}
+
+function onLocaleChange() {
+  if (!LOCALES.includes(elements.locale.value)) {
+    return;
+  }
+  display.locale = elements.locale.value;
+  storeChoice(LOCALE_STORAGE_KEY, display.locale);
+}
+
+// ---------------------------------------------------------------------------
 // Start
 
 function element(tag, properties) {
@@ -986,6 +1109,12 @@ async function refreshInBackground() {
 }
 
 async function start() {
+  elements.theme.value = display.theme;
+  elements.locale.value = display.locale;
+  applyTheme();
+  elements.theme.addEventListener("change", onThemeChange);
+  elements.locale.addEventListener("change", onLocaleChange);
+
   window.addEventListener("message", onMessage);
   elements.addConnector.addEventListener("click", addConnector);
   elements.connectors.addEventListener("click", onConnectorListClick);

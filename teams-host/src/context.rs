@@ -31,8 +31,9 @@ pub const USER_OBJECT_ID: &str = "d5e9a3c1-6b8f-4a2d-8e7c-1f3b5a9d2c46";
 /// User principal name of the signed-in user, also sent as `loginHint`.
 pub const USER_PRINCIPAL_NAME: &str = "alex.taylor@contoso.onmicrosoft.com";
 
-/// Locale of the Teams client.
+/// Locale of the Teams client until the host page's Language setting changes it.
 pub const LOCALE: &str = "en-US";
 
-/// Theme of the Teams client: `default`, `dark` or `contrast`.
+/// Theme of the Teams client (`default`, `dark` or `contrast`) until the host
+/// page's Theme setting changes it.
 pub const THEME: &str = "default";

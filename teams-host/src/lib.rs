@@ -7,12 +7,14 @@
 //! connector's webhook behaviour says, and sends sample task events to the
 //! backend.
 
+mod accept;
 mod app;
 mod behavior;
 mod channel_api;
 mod connectors;
 pub mod context;
 mod error;
+mod error_page;
 mod page;
 mod proxy;
 mod sample_event;

@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::error_page;
 
 /// Maximum request body forwarded to the backend, in bytes.
 const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
@@ -114,10 +115,15 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Forwards a request to the backend and copies its status, headers and body.
+///
+/// When the backend cannot be reached, a request for a page (see
+/// [`error_page::wants_page`]) gets the error as an HTML page that the dialog's frame
+/// can show. Every other request gets it as JSON.
 async fn forward(State(state): State<AppState>, request: Request) -> Response {
     let proxy = &state.proxy;
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
+    let wants_page = error_page::wants_page(&parts.method, &path, &parts.headers);
 
     let Ok(body) = to_bytes(body, MAX_REQUEST_BODY_BYTES).await else {
         tracing::warn!(method = %parts.method, %path, "proxied request body too large or unreadable");
@@ -129,9 +135,14 @@ async fn forward(State(state): State<AppState>, request: Request) -> Response {
         .into_response();
     };
 
-    proxy
+    let result = proxy
         .send(parts.method, &parts.uri, copy_headers(&parts.headers), body)
-        .await
+        .await;
+    match result {
+        Ok(response) => response,
+        Err(error) if wants_page => error_page::render(&error),
+        Err(error) => error.into_response(),
+    }
 }
 
 impl BackendProxy {
@@ -148,13 +159,21 @@ impl BackendProxy {
         headers.insert(header::AUTHORIZATION, authorization);
 
         let uri = Uri::from_static("/api/events");
-        self.send(Method::POST, &uri, headers, body).await
+        self.send(Method::POST, &uri, headers, body)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
     }
 
     /// Sends a request for a path on this host to the backend and copies the
-    /// backend's status, headers and body, or returns a JSON error when the
+    /// backend's status, headers and body, or returns the error to show when the
     /// backend is unreachable or too slow.
-    async fn send(&self, method: Method, uri: &Uri, headers: HeaderMap, body: Bytes) -> Response {
+    async fn send(
+        &self,
+        method: Method,
+        uri: &Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, ApiError> {
         let path = uri.path();
         let request = self
             .client
@@ -170,7 +189,7 @@ impl BackendProxy {
         match result {
             Ok(response) => {
                 tracing::debug!(%method, %path, status = %response.status(), "proxied");
-                response
+                Ok(response)
             }
             Err(error) => {
                 // The error's URL is dropped from the log line because a
@@ -183,7 +202,7 @@ impl BackendProxy {
                     error = %error_chain(&error),
                     "backend request failed"
                 );
-                backend_error(&error).into_response()
+                Err(backend_error(&error))
             }
         }
     }
@@ -220,7 +239,7 @@ fn backend_error(error: &reqwest::Error) -> ApiError {
         return ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "backend_timeout",
-            "The connector backend did not response within 30 seconds. Check its log and try again.",
+            "The connector backend did not respond within 30 seconds. Check its log and try again.",
         );
     }
 

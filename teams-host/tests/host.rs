@@ -46,6 +46,13 @@ async fn host_page_served() {
         r#"id="sample-send""#,
         r#"<p id="sample-result" role="status""#,
         r#"href="/host/host.css""#,
+        r#"<label for="host-theme">Theme</label>"#,
+        r#"<select id="host-theme">"#,
+        r#"<option value="contrast">"#,
+        r#"<label for="host-locale">Language</label>"#,
+        r#"<select id="host-locale" aria-describedby="host-locale-hint">"#,
+        r#"<option value="fr-FR">"#,
+        r#"id="host-locale-hint""#,
     ] {
         assert!(html.contains(fragment), "host page lacks {fragment}");
     }

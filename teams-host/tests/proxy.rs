@@ -139,3 +139,90 @@ async fn paths_outside_proxy_not_forwarded() {
 
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// `Accept` header of Chromium when it loads a document into a frame.
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,\
+    image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
+
+#[tokio::test]
+async fn unreachable_backend_gives_html_page_to_browser() {
+    let host = start_host(closed_port_url().await).await;
+
+    for path in ["/config/", "/config/?entityId=1", "/config/remove"] {
+        let response = client()
+            .get(host.at(path))
+            .header(header::ACCEPT, BROWSER_ACCEPT)
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{path}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let html = response.text().await.unwrap();
+        assert!(html.starts_with("<!doctype html>"), "{html}");
+        assert!(html.contains(r#"<html lang="en">"#), "{html}");
+        assert!(html.contains("<title>"), "{html}");
+        assert!(html.contains(UNAVAILABLE_MESSAGE), "{html}");
+        assert!(
+            html.contains(r#"<meta name="local-teams-host-error" content="backend_unavailable">"#),
+            "{html}"
+        );
+        assert!(!html.contains(r#"{"code""#), "{html}");
+    }
+}
+
+#[tokio::test]
+async fn unreachable_backend_keeps_json_for_api_and_scripts() {
+    let host = start_host(closed_port_url().await).await;
+    let requests = [
+        (reqwest::Method::GET, "/api/health", BROWSER_ACCEPT),
+        (reqwest::Method::GET, "/config/", "application/json"),
+        (reqwest::Method::GET, "/config/", "*/*"),
+        (reqwest::Method::GET, "/config/app.js", "*/*"),
+        (reqwest::Method::POST, "/config/", BROWSER_ACCEPT),
+    ];
+
+    for (method, path, accept) in requests {
+        let response = client()
+            .request(method.clone(), host.at(path))
+            .header(header::ACCEPT, accept)
+            .send()
+            .await
+            .unwrap();
+
+        let request = format!("{method} {path} with Accept {accept}");
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{request}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/json",
+            "{request}"
+        );
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(
+            error,
+            json!({"code": "backend_unavailable", "message": UNAVAILABLE_MESSAGE}),
+            "{request}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn running_backend_page_unchanged_for_browser() {
+    let backend = start_fake_backend().await;
+    let host = start_host(backend.url.clone()).await;
+
+    let response = client()
+        .get(host.at("/config/"))
+        .header(header::ACCEPT, BROWSER_ACCEPT)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), FAKE_CONFIG_PAGE);
+}

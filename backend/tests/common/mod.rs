@@ -7,7 +7,7 @@ pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 
-use connector_backend::{DeliverySettings, Settings, serve};
+use connector_backend::{DeliverySettings, FrameAncestors, Settings, serve};
 use rusqlite::Connection;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -70,6 +70,7 @@ pub fn settings(database: &Path) -> Settings {
             start_worker: false,
             ..DeliverySettings::default()
         },
+        frame_ancestors: FrameAncestors::default(),
     }
 }
 
