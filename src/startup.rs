@@ -130,7 +130,11 @@ async fn connect(translations: &Translations) -> Result<(), String> {
 }
 
 fn register_handlers(state: PageState) -> Result<(), TeamsError> {
-    teams::register_on_save_handler(move |event| spawn_local(handle_save(state, event)))?;
+    // TeamsJS rejects registerOnSaveHandler in the `remove` frame context,
+    // where the host only removes, so the page registers it elsewhere only.
+    if teams::frame_context()?.as_deref() != Some("remove") {
+        teams::register_on_save_handler(move |event| spawn_local(handle_save(state, event)))?;
+    }
     teams::register_on_remove_handler(move |event| spawn_local(handle_remove(state, event)))?;
 
     // A page that cannot follow theme changes still works, so a failure

@@ -33,6 +33,10 @@ export function installTeams(optionsJson) {
       getContext() {
         return Promise.resolve(options.context || {});
       },
+      getFrameContext() {
+        const page = (options.context && options.context.page) || {};
+        return page.frameContext || "settings";
+      },
       registerOnThemeChangeHandler(handler) {
         teams.themeHandler = handler;
       },

@@ -592,6 +592,10 @@ async fn remove_context_locks_form() {
         "{}",
         page.status()
     );
+    assert!(
+        !handlers_registered(),
+        "the save handler was registered for removal"
+    );
     assert!(page.checkbox("event-created").checked());
     let fieldset = page.find("fieldset").unwrap();
     assert!(

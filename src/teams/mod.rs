@@ -27,6 +27,9 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = ["microsoftTeams", "app"], js_name = getContext)]
     fn app_get_context() -> Result<Promise, JsValue>;
 
+    #[wasm_bindgen(catch, js_namespace = ["microsoftTeams", "app"], js_name = getFrameContext)]
+    fn app_get_frame_context() -> Result<JsValue, JsValue>;
+
     #[wasm_bindgen(catch, js_namespace = ["microsoftTeams", "app"], js_name = registerOnThemeChangeHandler)]
     fn app_register_on_theme_change_handler(
         handler: &Closure<dyn FnMut(String)>,
@@ -136,6 +139,14 @@ pub async fn set_config(instance_config: &NewInstanceConfig) -> Result<(), Teams
     let value = serde_wasm_bindgen::to_value(instance_config)
         .map_err(|error| TeamsError::malformed("pages.config.setConfig", error))?;
     settle(config_set_config(&value)).await.map(drop)
+}
+
+/// Returns the frame context of the host's `initialize` reply, such as
+/// `settings` or `remove`, or `None` before `initialize` has completed.
+pub fn frame_context() -> Result<Option<String>, TeamsError> {
+    ensure_loaded()?;
+    let context = app_get_frame_context().map_err(TeamsError::from_js)?;
+    Ok(context.as_string())
 }
 
 /// Registers `handler` for theme changes
