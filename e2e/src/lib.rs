@@ -6,11 +6,13 @@
 //! Debian's `chromium` and `chromedriver`, whose paths `CHROMIUM` and
 //! `CHROMEDRIVER` override.
 
+mod accessibility;
 mod browser;
 mod database;
 mod servers;
 mod session;
 
+pub use accessibility::Violation;
 pub use browser::Browser;
 pub use database::{Database, StoredConfiguration};
 pub use servers::Servers;
