@@ -151,6 +151,50 @@ impl Browser {
         Ok(())
     }
 
+    /// Presses and releases `key` wherever the focus is, as a keyboard does,
+    /// even inside a frame.
+    pub async fn press(&self, key: fantoccini::key::Key) -> anyhow::Result<()> {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+
+        let value: char = key.into();
+        let actions = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.client.perform_actions(actions).await?;
+        Ok(())
+    }
+
+    /// Returns the id of the focused element of the top document, or
+    /// `frame:<id>` when the focus is inside a same-origin frame.
+    pub async fn focused(&self) -> anyhow::Result<String> {
+        let focused = self
+            .client
+            .execute(
+                "const active = document.activeElement;
+                 if (active && active.tagName === 'IFRAME') {
+                   const inner = active.contentDocument && active.contentDocument.activeElement;
+                   return 'frame:' + (inner ? inner.id : '');
+                 }
+                 return active ? active.id : '';",
+                vec![],
+            )
+            .await?;
+        Ok(focused.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Presses Tab until the focus reaches `target` (as [`Browser::focused`]
+    /// names it), failing after `max_presses`.
+    pub async fn tab_to(&self, target: &str, max_presses: usize) -> anyhow::Result<()> {
+        for _ in 0..max_presses {
+            if self.focused().await? == target {
+                return Ok(());
+            }
+            self.press(fantoccini::key::Key::Tab).await?;
+        }
+        let focused = self.focused().await?;
+        bail!("Tab did not reach {target} in {max_presses} presses; the focus is on {focused:?}")
+    }
+
     /// Ends the WebDriver session and ChromeDriver.
     pub async fn close(mut self) -> anyhow::Result<()> {
         self.client.clone().close().await?;
