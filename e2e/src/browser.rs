@@ -34,8 +34,8 @@ fn tool_path(variable: &str, default: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(default))
 }
 
-/// A WebDriver session in a fresh Chromium profile. Dropping it stops
-/// ChromeDriver and with it the browser.
+/// A WebDriver session in a fresh Chromium profile. Dropping it kills
+/// ChromeDriver and the browsers it started.
 pub struct Browser {
     pub client: Client,
     chromedriver: Child,
@@ -65,6 +65,9 @@ impl Browser {
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Chromium runs as ChromeDriver's child, so a process group of
+            // their own lets `Drop` kill both when a test fails before `close`.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {} failed", chromedriver_path.display()))?;
@@ -196,9 +199,25 @@ impl Browser {
     }
 
     /// Ends the WebDriver session and ChromeDriver.
-    pub async fn close(mut self) -> anyhow::Result<()> {
+    pub async fn close(self) -> anyhow::Result<()> {
         self.client.clone().close().await?;
-        self.chromedriver.kill().await?;
         Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let Some(pid) = self.chromedriver.id() else {
+            return;
+        };
+        // A failed test drops the browser without closing the session, and
+        // killing ChromeDriver alone would leave Chromium running.
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
+            .status();
+        if let Err(error) = killed {
+            eprintln!("killing ChromeDriver's process group {pid} failed: {error}");
+        }
     }
 }
