@@ -64,24 +64,24 @@ struct ErrorBody {
 /// A failed request to the backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApiError {
-    /// The backend answered with an error it explained.
+    /// The backend responded with an error status and an error body.
     Rejected {
         status: u16,
         code: String,
         message: String,
     },
 
-    /// The backend, or something in front of it, answered with an error
-    /// status and no explanation.
+    /// The backend, or something in front of it, responded with an error
+    /// status and no error body.
     Status { status: u16 },
 
-    /// The request never got an answer: the network or the service is down.
+    /// The request got no response because the network or the service is down.
     Unreachable { detail: String },
 
-    /// No answer came within [`REQUEST_TIMEOUT_SECONDS`].
+    /// No response came within [`REQUEST_TIMEOUT_SECONDS`].
     TimedOut,
 
-    /// The backend answered 2xx with a body the page does not understand.
+    /// The backend responded with 2xx and a body the page cannot parse.
     Malformed { detail: String },
 }
 

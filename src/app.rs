@@ -15,7 +15,7 @@ pub fn App() -> impl IntoView {
     let state = PageState::new();
     spawn_local(startup::start(state));
 
-    // Teams enables its Save button only while the page says the choice is
+    // Teams enables its Save button only while the page reports the choice as
     // valid, so every change of validity is reported once connected.
     let valid = Memo::new(move |_| state.choice.get().is_valid());
     Effect::new(move |_| {

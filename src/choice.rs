@@ -72,8 +72,9 @@ impl NotificationChoice {
         }
     }
 
-    /// A choice can be saved when it names at least one event type, because a
-    /// connector that sends nothing is a mistake the user would not notice.
+    /// Returns `true` when the choice names at least one event type, so it can
+    /// be saved. A connector that sends nothing is a mistake the user would not
+    /// notice.
     pub fn is_valid(self) -> bool {
         self.created || self.updated
     }

@@ -14,7 +14,7 @@ use crate::timeout::within;
 /// allows a save handler.
 pub const TEAMS_CALL_TIMEOUT_SECONDS: u32 = 5;
 
-/// Why a save failed.
+/// Reason a save failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SaveError {
     NothingChosen,

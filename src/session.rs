@@ -1,4 +1,4 @@
-//! What the page learned from Teams at start-up.
+//! The configuration session, built from what Teams returns at start-up.
 
 use crate::api::ChannelContext;
 use crate::configuration_id::ConfigurationId;

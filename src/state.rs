@@ -16,7 +16,7 @@ use crate::theme::Theme;
 pub struct PageState {
     pub choice: RwSignal<NotificationChoice>,
     pub status: RwSignal<Status>,
-    /// Set once `getContext` and `getConfig` have answered.
+    /// Set once `getContext` and `getConfig` have returned.
     pub session: RwSignal<Option<Session>>,
     /// Set once `app.initialize` has resolved; no other TeamsJS call runs
     /// before.

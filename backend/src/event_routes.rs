@@ -29,7 +29,7 @@ pub fn event_routes() -> Router<ApiState> {
         .layer(DefaultBodyLimit::max(EventRequest::MAX_BYTES))
 }
 
-/// Body of the `202` answer to an accepted event.
+/// Body of the `202` response to an accepted event.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AcceptedEventBody {

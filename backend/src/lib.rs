@@ -134,7 +134,7 @@ pub async fn serve(
     }
 
     if settings.events_api_key.is_none() {
-        tracing::warn!("no events API key is set, so the event endpoints answer 503");
+        tracing::warn!("no events API key is set, so the event endpoints respond with 503");
     }
 
     let stop_worker = stop.clone();

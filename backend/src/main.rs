@@ -37,11 +37,11 @@ struct Args {
     dev_webhook_origin: Option<Url>,
 
     /// API key that callers of /api/events send as "Authorization: Bearer <key>".
-    /// Without it the event endpoints answer 503.
+    /// Without it the event endpoints respond with 503.
     #[arg(long, env = "CONNECTOR_EVENTS_API_KEY", hide_env_values = true)]
     events_api_key: Option<String>,
 
-    /// Most webhook requests in flight at once.
+    /// Maximum number of webhook requests in flight at once.
     #[arg(long, env = "CONNECTOR_DELIVERY_CONCURRENCY", default_value_t = 64)]
     delivery_concurrency: usize,
 

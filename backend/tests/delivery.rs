@@ -558,7 +558,7 @@ async fn restart_mid_fanout_delivers_once() {
         create_configuration(&server, &webhooks, token, &["created"]).await;
     }
     wait_until_all_sent(&database).await;
-    // Channels 0-9 answer at once, 10-14 slowly, and 15-19 fail their first two tries
+    // Channels 0-9 respond at once, 10-14 slowly, and 15-19 fail their first two tries
     // with a Retry-After of 1 s, which outlasts the stop.
     for (index, token) in tokens.iter().enumerate() {
         let behavior = match index {

@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use crate::child::ChildProcess;
 
-/// Longest wait for the backend to answer its health check after start.
+/// Maximum wait for the backend to respond to its health check after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How the backend is started.
+/// Options for starting the backend.
 pub struct BackendOptions<'a> {
     pub binary: &'a Path,
     pub database: &'a Path,
@@ -34,7 +34,7 @@ pub struct Backend {
     log: PathBuf,
 }
 
-/// The backend's answer to the posted event.
+/// The backend's response to the posted event.
 pub struct AcceptedEvent {
     pub event_id: String,
     pub deliveries: u64,
@@ -46,7 +46,7 @@ pub struct AcceptedEvent {
 }
 
 impl Backend {
-    /// Starts the backend and waits until its health check answers.
+    /// Starts the backend and waits until its health check responds.
     pub async fn start(options: &BackendOptions<'_>) -> anyhow::Result<Self> {
         let port = free_port()?;
         let log = File::create(&options.log)
@@ -114,7 +114,7 @@ impl Backend {
             }
             if start.elapsed() > READY_TIMEOUT {
                 bail!(
-                    "the backend did not answer GET /api/health within {} s",
+                    "the backend did not respond to GET /api/health within {} s",
                     READY_TIMEOUT.as_secs()
                 );
             }
@@ -122,7 +122,7 @@ impl Backend {
         }
     }
 
-    /// Posts the event and returns the backend's `202` answer.
+    /// Posts the event and returns the backend's `202` response.
     pub async fn post_event(&self, body: &Value) -> anyhow::Result<AcceptedEvent> {
         let url = format!("{}/api/events", self.base_url);
         let start = Instant::now();
@@ -140,7 +140,7 @@ impl Backend {
         let status = response.status();
         let text = response.text().await?;
         if status.as_u16() != 202 {
-            bail!("the backend answered the event with {status} instead of 202: {text}");
+            bail!("the backend responded to the event with {status} instead of 202: {text}");
         }
         let answer: Value = serde_json::from_str(&text)
             .with_context(|| format!("the backend's 202 body is not JSON: {text}"))?;

@@ -36,12 +36,12 @@ pub struct BenchArgs {
     #[arg(long)]
     backend: Option<PathBuf>,
 
-    /// Most webhook requests that the backend has in flight at once
+    /// Maximum number of webhook requests that the backend has in flight at once
     /// (`--delivery-concurrency`), and wrk's connection count.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
 
-    /// Longest time, in seconds, that one fan-out may take before the run fails.
+    /// Maximum time, in seconds, that one fan-out may take before the run fails.
     #[arg(long, default_value_t = 600)]
     timeout_secs: u64,
 

@@ -1,4 +1,4 @@
-//! The webhook sink: answers every `POST /webhooks/{n}` with `200` and body `1`, as a
+//! The webhook sink: responds to every `POST /webhooks/{n}` with `200` and body `1`, as a
 //! legacy Teams incoming webhook does, so that the benchmark measures the sender.
 
 use std::io::{Read as _, Write as _};
@@ -16,7 +16,7 @@ pub const PORT_LINE_PREFIX: &str = "sink listening on port ";
 /// Serves on a free port of 127.0.0.1 until standard input closes, which happens when
 /// the benchmark process ends, even when it ends without stopping the sink.
 pub fn run() -> anyhow::Result<()> {
-    // The thread name tells the sink's threads from the backend's in a profile.
+    // The thread name distinguishes the sink's threads from the backend's in a profile.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("webhook-sink")
         .enable_all()

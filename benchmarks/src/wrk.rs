@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 
-/// How wrk is run.
+/// Options for running wrk.
 pub struct WrkOptions<'a> {
     pub program: &'a str,
     pub script: &'a Path,
@@ -26,8 +26,8 @@ pub struct WrkResult {
     pub socket_errors: u64,
 }
 
-/// Runs wrk and reads its summary. Fails when wrk fails or when the sink answered any
-/// request with a status other than 2xx or 3xx.
+/// Runs wrk and reads its summary. Fails when wrk fails or when the sink responded to
+/// any request with a status other than 2xx or 3xx.
 pub fn run(options: &WrkOptions<'_>) -> anyhow::Result<WrkResult> {
     let mut command = Command::new(options.program);
     command
@@ -66,7 +66,7 @@ pub fn run(options: &WrkOptions<'_>) -> anyhow::Result<WrkResult> {
 
     let summary = parse_summary(&stdout).with_context(|| format!("wrk printed:\n{stdout}"))?;
     if let Some(non_success) = parse_non_success(&stdout)? {
-        bail!("the sink answered {non_success} of wrk's requests with an error status");
+        bail!("the sink responded to {non_success} of wrk's requests with an error status");
     }
     Ok(summary)
 }

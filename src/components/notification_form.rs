@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use crate::choice::{EventType, NotificationChoice};
 use crate::i18n::Language;
 
-/// The "Send notifications when tasks are" fieldset, one checkbox an event
-/// type.
+/// The "Send notifications when tasks are" fieldset, with one checkbox per
+/// event type.
 #[component]
 pub fn NotificationForm(
     /// The choice the checkboxes show and change.

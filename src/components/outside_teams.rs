@@ -1,4 +1,4 @@
-//! What the page shows when it is opened outside Microsoft Teams.
+//! The page content shown when the page is opened outside Microsoft Teams.
 
 use leptos::prelude::*;
 

@@ -1054,9 +1054,9 @@ function onThemeChange() {
   storeChoice(THEME_STORAGE_KEY, display.theme);
   applyTheme();
 
-  // Like Teams, the host tells an open page at once. A page that has not sent
-  // initialize yet would drop the event, and it reads the theme from
-  // getContext instead.
+  // Like Teams, the host sends the new theme to an open page at once. A page
+  // that has not sent initialize yet would drop the event, and it reads the
+  // theme from getContext instead.
   if (session && session.initialized) {
     sendEvent("themeChange", [display.theme]);
   }

@@ -1,11 +1,11 @@
 //! Local stand-in for the Microsoft Teams web client.
 //!
 //! It serves a channel page at `/` whose script replies to the unmodified TeamsJS
-//! library inside the connector's configuration page, proxies `/config/` and
-//! `/api/` to the connector backend so both pages share one origin, receives
-//! the posts sent to the webhook URLs it issues and responds to them the way each
-//! connector's webhook behaviour says, and sends sample task events to the
-//! backend.
+//! library inside the connector's configuration page. It proxies `/config/` and
+//! `/api/` to the connector backend so both pages share one origin. It receives
+//! the posts sent to the webhook URLs it issues and responds to each as the
+//! behaviour chosen for that connector's webhook sets. It also sends sample task
+//! events to the backend.
 
 mod accept;
 mod app;

@@ -1,5 +1,5 @@
 //! Sample task events: the channel view sends one through the host, which adds
-//! the events API key, so that the browser never sees the key.
+//! the events API key, so that the browser never receives the key.
 
 use axum::Router;
 use axum::body::Bytes;

@@ -1,5 +1,5 @@
-//! Webhook behaviours: each connector's webhook URL responds the way the
-//! behaviour chosen for it says, and every post is listed with its response.
+//! Webhook behaviours: each connector's webhook URL responds as the behaviour
+//! chosen for it sets, and every post is listed with its response.
 
 mod common;
 

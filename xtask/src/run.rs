@@ -29,9 +29,9 @@ pub struct RunArgs {
 /// Builds the page and both servers and runs them until either exits.
 ///
 /// Ctrl-C in the terminal reaches the servers directly because they share xtask's
-/// process group, so each shuts down on its own SIGINT and exits with success; then
-/// xtask returns `Ok`. A server that fails makes xtask stop the other and return an
-/// error.
+/// process group. Each server shuts down on its own SIGINT and exits with success, and
+/// then xtask returns `Ok`. A server that fails makes xtask stop the other and return
+/// an error.
 ///
 /// NOTE: A signal sent to xtask alone, such as `kill <pid>`, ends it without stopping
 /// the servers, because std offers no signal handler that could run the guards.

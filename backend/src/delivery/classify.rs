@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-/// Longest part of a response body copied into a delivery's `last_error`.
+/// Maximum number of body characters copied into a delivery's `last_error`.
 const MAX_BODY_EXCERPT_CHARS: usize = 200;
 
-/// What one delivery attempt came to.
+/// Result of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The webhook accepted the card.
@@ -87,8 +87,8 @@ pub fn classify(status: u16, body: &str, retry_after: Option<Duration>) -> Outco
 
 /// Classifies a `200` response by the error code that legacy webhooks put in the body.
 ///
-/// A body without `HTTP error` counts as delivered: legacy webhooks answer `1`, and
-/// resending after any other success answer could post the card twice.
+/// A body without `HTTP error` counts as delivered. Legacy webhooks return `1`, and
+/// resending after any other success response could post the card twice.
 fn classify_ok_body(body: &str) -> Outcome {
     let Some(code) = embedded_error_code(body) else {
         return Outcome::Delivered;

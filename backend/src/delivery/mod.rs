@@ -22,27 +22,27 @@ pub struct DeliverySettings {
     /// Whether `serve` starts the worker. Without it, deliveries are stored as pending
     /// and sent by the next instance that runs the worker on the same database.
     pub start_worker: bool,
-    /// Time limit of one request to a webhook, from connecting to reading the answer.
+    /// Time limit of one request to a webhook, from connecting to reading the response.
     pub request_timeout: Duration,
     /// Attempts that end in a transient failure (5xx, timeout, connection error) before
     /// a delivery fails for good.
     pub max_attempts: u32,
-    /// Throttled answers (429, or `HTTP error 429` in a 200) before a delivery fails for
-    /// good. They count apart from `max_attempts`, because throttling says that the
+    /// Throttled responses (429, or `HTTP error 429` in a 200) before a delivery fails
+    /// for good. They count apart from `max_attempts`, because throttling means that the
     /// webhook works but is busy.
     pub max_throttled_attempts: u32,
     /// First retry delay of the exponential backoff, before jitter.
     pub backoff_base: Duration,
-    /// Longest retry delay of the exponential backoff, before jitter.
+    /// Maximum retry delay of the exponential backoff, before jitter.
     pub backoff_cap: Duration,
     /// Delay added before the backoff after Teams throttled a webhook without sending
     /// `Retry-After`. Microsoft support suggests waiting 10 to 15 seconds.
     pub throttle_delay: Duration,
-    /// Most requests in flight at once, over all webhooks.
+    /// Maximum number of requests in flight at once, over all webhooks.
     pub concurrency: usize,
     /// Sliding windows that each webhook must stay within.
     pub rate_windows: Vec<RateWindow>,
-    /// Longest time the worker sleeps before it looks for due deliveries again, in case
+    /// Maximum time the worker sleeps before it looks for due deliveries again, in case
     /// another process added some.
     pub idle_poll: Duration,
 }

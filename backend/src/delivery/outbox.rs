@@ -15,7 +15,7 @@ use crate::configuration::EventType;
 use crate::events::TaskEvent;
 use crate::store::{Store, StoreError, current_timestamp, id_text};
 
-/// Most deliveries that the configuration delivery list returns.
+/// Maximum number of deliveries that the configuration delivery list returns.
 pub const MAX_LISTED_DELIVERIES: u32 = 100;
 
 /// Delivery kind of the card that greets a new configuration.

@@ -46,7 +46,7 @@ struct WebhookHistory {
 /// and an admitted request counts in every window from then on.
 ///
 /// Histories are keyed by a 64-bit SipHash of the webhook URL with a random key rather
-/// than by the URL, so that the limiter holds no secret and about 100 bytes less per
+/// than by the URL, so that the limiter stores no secret and about 100 bytes less per
 /// webhook. Two URLs with the same hash would share one history, which only makes the
 /// limit stricter, and with a random 64-bit key that is not expected below billions of
 /// webhooks.

@@ -56,7 +56,7 @@ pub async fn post_card(client: &Client, url: &str, payload: Vec<u8>) -> Outcome 
         match response.chunk().await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             Ok(None) => break,
-            // The status is known, and a body cut short says nothing more about it.
+            // The status is already known, and a body cut short adds nothing to it.
             Err(_) => break,
         }
     }

@@ -1,5 +1,5 @@
-//! Fake Teams webhook server on 127.0.0.1 that answers each post the way its token's
-//! behavior says, and records what it received.
+//! Fake Teams webhook server on 127.0.0.1 that responds to each post as its token's
+//! `Behavior` sets, and records what it received.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
 
-/// How the fake webhook of one token answers.
+/// Response of the fake webhook of one token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {
     /// `200` with body `1`.
@@ -41,7 +41,7 @@ pub enum Behavior {
     Unavailable,
 }
 
-/// One post that the fake server answered.
+/// One post that the fake server responded to.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub token: String,
@@ -55,7 +55,7 @@ impl Received {
         serde_json::from_slice(&self.body).unwrap()
     }
 
-    /// Whether the post is a task event card rather than a welcome card.
+    /// Returns `true` if the post is a task event card rather than a welcome card.
     pub fn is_event_card(&self) -> bool {
         String::from_utf8_lossy(&self.body).contains("\"Task id\"")
     }
@@ -115,12 +115,12 @@ impl FakeWebhooks {
             .insert(token.to_owned(), behavior);
     }
 
-    /// Returns every post answered so far, in order.
+    /// Returns every post responded to so far, in order.
     pub fn received(&self) -> Vec<Received> {
         self.recorder.lock().unwrap().received.clone()
     }
 
-    /// Returns the posts answered for `token`.
+    /// Returns the posts responded to for `token`.
     pub fn received_by(&self, token: &str) -> Vec<Received> {
         self.received()
             .into_iter()
