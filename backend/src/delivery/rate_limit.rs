@@ -51,8 +51,8 @@ struct WebhookHistory {
 /// limit stricter, and with a random 64-bit key that is not expected below billions of
 /// webhooks.
 ///
-/// TODO: load the recent attempts from the database at start, because a restart now
-/// forgets the history and may send more than a window allows.
+/// TODO: load the recent attempts from the database at start, because the history
+/// starts empty after a restart and the worker may then send more than a window allows.
 #[derive(Debug)]
 pub struct RateLimiter {
     windows: Vec<RateWindow>,
