@@ -53,6 +53,15 @@ const MIGRATIONS: &[&str] = &[
        WHERE state IN ('pending', 'retrying');
      CREATE INDEX deliveries_by_event ON deliveries (event_id);
      CREATE INDEX deliveries_by_configuration ON deliveries (configuration_id, id);",
+    // 3: the rate limiter's send history of each configuration's webhook. `sent_at`
+    // holds the admitted request times as little-endian 8-byte Unix milliseconds,
+    // oldest first; `paused_until` is the end of a pause after throttling.
+    "CREATE TABLE webhook_send_history (
+       configuration_id TEXT PRIMARY KEY
+         REFERENCES configurations(id) ON DELETE CASCADE,
+       sent_at BLOB NOT NULL,
+       paused_until INTEGER
+     ) STRICT, WITHOUT ROWID;",
 ];
 
 /// Error raised when the schema cannot be brought to the current version.
@@ -138,7 +147,8 @@ mod tests {
                 "configuration_event_types",
                 "configurations",
                 "deliveries",
-                "events"
+                "events",
+                "webhook_send_history"
             ]
         );
     }

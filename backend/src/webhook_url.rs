@@ -133,6 +133,12 @@ impl WebhookUrl {
     pub fn as_str(&self) -> &str {
         self.url.as_str()
     }
+
+    /// Returns the parsed URL, for a request that should not parse it again. It is a
+    /// secret: never log it.
+    pub fn into_url(self) -> Url {
+        self.url
+    }
 }
 
 /// Accepts a URL on the development origin when its path is under `/webhooks/`.

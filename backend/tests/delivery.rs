@@ -660,3 +660,69 @@ async fn rate_limit_spaces_posts_to_one_webhook() {
     assert_eq!(webhooks.received_by("other").len(), 5);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn rate_limit_holds_across_restart() {
+    let webhooks = FakeWebhooks::start().await;
+    let (_directory, database) = temp_database();
+    let window = Duration::from_millis(1_500);
+    let mut settings = delivery_settings(&database, &webhooks);
+    settings.delivery.rate_windows = vec![RateWindow::new(window, 2)];
+    let server = TestServer::start(settings.clone()).await;
+    create_configuration(&server, &webhooks, "limited", &["created"]).await;
+    accept_event(&server, &task_event("created", "T-before")).await;
+    wait_until_all_sent(&database).await;
+    server.stop().await;
+
+    // The welcome card and the first event filled the window before the restart, so
+    // the restarted worker must wait for the window before it sends the second event.
+    let restarted = TestServer::start(settings).await;
+    accept_event(&restarted, &task_event("created", "T-after")).await;
+    wait_until_all_sent(&database).await;
+
+    let posts = webhooks.received_by("limited");
+    assert_eq!(posts.len(), 3);
+    let span = posts[2].at.duration_since(posts[0].at);
+    assert!(span + Duration::from_millis(50) >= window, "{span:?}");
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn throttling_pauses_other_deliveries() {
+    let webhooks = FakeWebhooks::start().await;
+    let (_directory, database) = temp_database();
+    let throttle_delay = Duration::from_millis(800);
+    let mut settings = delivery_settings(&database, &webhooks);
+    settings.delivery.throttle_delay = throttle_delay;
+    let server = TestServer::start(settings).await;
+    create_configuration(&server, &webhooks, "busy", &["created"]).await;
+    wait_until_all_sent(&database).await;
+
+    webhooks.set_behavior("busy", Behavior::ThrottledIn200);
+    accept_event(&server, &task_event("created", "T-throttled")).await;
+    wait_until("the webhook throttled the first event", || async {
+        webhooks
+            .received_by("busy")
+            .iter()
+            .any(|received| received.is_event_card())
+    })
+    .await;
+    webhooks.set_behavior("busy", Behavior::Ok);
+    let throttled_at = webhooks.received_by("busy")[1].at;
+    accept_event(&server, &task_event("created", "T-next")).await;
+    wait_until_all_sent(&database).await;
+
+    // The second event became due at once, but waited with the first event's retry
+    // for the pause that the throttling imposed on the whole webhook.
+    let posts = webhooks.received_by("busy");
+    assert_eq!(posts.len(), 4);
+    for post in &posts[2..] {
+        assert!(post.is_event_card());
+        let waited = post.at.duration_since(throttled_at);
+        assert!(
+            waited + Duration::from_millis(50) >= throttle_delay,
+            "{waited:?}"
+        );
+    }
+    server.stop().await;
+}

@@ -6,6 +6,7 @@ pub mod address;
 pub mod backoff;
 pub mod classify;
 pub mod outbox;
+pub mod payload;
 pub mod rate_limit;
 pub mod recorder;
 pub mod send;
@@ -13,7 +14,7 @@ pub mod worker;
 
 use std::time::Duration;
 
-pub use rate_limit::{RateWindow, TEAMS_RATE_WINDOWS};
+pub use rate_limit::{RateLimits, RateWindow, TEAMS_RATE_WINDOWS};
 pub use worker::{DeliveryWorker, WakeSignal};
 
 /// Settings of the delivery worker. `Default` gives the production values.

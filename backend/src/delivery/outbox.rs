@@ -5,21 +5,22 @@
 //! deliveries by moving their `next_attempt_at` past a lease, so that a delivery whose
 //! worker died is retried once the lease ends.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::rate_limit::{RateLimits, SendHistory};
 use crate::configuration::EventType;
 use crate::events::TaskEvent;
 use crate::store::{Store, StoreError, current_timestamp, id_text};
 
 /// Maximum number of deliveries that the configuration delivery list returns.
 pub const MAX_LISTED_DELIVERIES: u32 = 100;
-
-/// Delivery kind of the card that greets a new configuration.
-pub const WELCOME_KIND: &str = "welcome";
 
 /// State of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,7 +85,8 @@ pub struct AcceptedEvent {
 /// Card that a due delivery sends.
 #[derive(Debug, Clone)]
 pub enum DueCard {
-    Event(TaskEvent),
+    /// The card of a task event. Deliveries of one event in one claim share it.
+    Event(Arc<TaskEvent>),
     Welcome {
         config_name: String,
         event_types: Vec<EventType>,
@@ -108,11 +110,23 @@ pub struct DueDelivery {
 
 /// Deliveries taken by one claim.
 pub struct Claim {
-    /// Deliveries to send now, leased to the caller.
+    /// Deliveries to send now, leased to the caller and admitted by the rate limits.
     pub due: Vec<DueDelivery>,
     /// Deliveries that were failed instead because their configuration is inactive, as
     /// (delivery id, configuration id, event id).
     pub dropped: Vec<(i64, String, Option<String>)>,
+    /// Deliveries moved to a later time because their webhook is at its rate limit.
+    pub postponed: Vec<PostponedDelivery>,
+}
+
+/// Delivery that a claim moved to a later time without counting an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostponedDelivery {
+    pub id: i64,
+    pub configuration_id: String,
+    pub event_id: Option<String>,
+    /// Time until the webhook's rate limits admit a request again.
+    pub wait: Duration,
 }
 
 /// How a retried attempt failed, which decides the counter it increments.
@@ -310,14 +324,19 @@ impl Store {
         .await
     }
 
-    /// Claims up to `limit` deliveries due at `now_ms`, oldest due first, by moving their
-    /// `next_attempt_at` to `now_ms + lease_ms`. Deliveries of inactive configurations
-    /// are failed instead of claimed.
+    /// Claims up to `limit` deliveries due at `now_ms`, oldest due first, in one
+    /// transaction.
+    ///
+    /// A delivery whose webhook `limits` admit is leased by moving its `next_attempt_at`
+    /// to `now_ms + lease_ms`, and the request is recorded in the webhook's send
+    /// history. A delivery whose webhook is at its limit is moved to the time the limit
+    /// allows. Deliveries of inactive configurations are failed.
     pub async fn claim_due(
         &self,
         now_ms: i64,
         limit: usize,
         lease_ms: i64,
+        limits: Arc<RateLimits>,
     ) -> Result<Claim, StoreError> {
         self.run(move |connection| {
             let transaction =
@@ -326,9 +345,12 @@ impl Store {
             let now = current_timestamp()?;
 
             let mut claim = Claim {
-                due: Vec::new(),
+                due: Vec::with_capacity(rows.len()),
                 dropped: Vec::new(),
+                postponed: Vec::new(),
             };
+            let mut histories: HashMap<String, SendHistory> = HashMap::new();
+            let mut events: HashMap<String, Arc<TaskEvent>> = HashMap::new();
             for row in rows {
                 if !row.active {
                     fail_delivery(&transaction, row.id, INACTIVE_REASON, &now)?;
@@ -338,16 +360,30 @@ impl Store {
                     continue;
                 }
 
-                transaction.execute(
-                    "UPDATE deliveries SET next_attempt_at = ?2 WHERE id = ?1",
-                    params![row.id, now_ms.saturating_add(lease_ms)],
-                )?;
-                let card = match row.event {
-                    Some(event) => DueCard::Event(event),
-                    None => DueCard::Welcome {
-                        event_types: read_event_types(&transaction, &row.configuration_id)?,
-                        config_name: row.config_name,
-                    },
+                // Two deliveries to one webhook in the same claim must see each other's
+                // request, so the claim keeps the histories it has read.
+                let history = match histories.entry(row.configuration_id.clone()) {
+                    Entry::Occupied(entry) => entry.into_mut(),
+                    Entry::Vacant(entry) => entry.insert(row.history()?),
+                };
+                if let Err(wait) = limits.try_admit(history, now_ms) {
+                    let later = now_ms.saturating_add(duration_millis(wait));
+                    set_next_attempt_at(&transaction, row.id, later)?;
+                    claim.postponed.push(PostponedDelivery {
+                        id: row.id,
+                        configuration_id: row.configuration_id,
+                        event_id: row.event_id,
+                        wait,
+                    });
+                    continue;
+                }
+
+                set_next_attempt_at(&transaction, row.id, now_ms.saturating_add(lease_ms))?;
+                let card = match &row.event_id {
+                    Some(event_id) => {
+                        DueCard::Event(read_event(&transaction, event_id, &mut events)?)
+                    }
+                    None => read_welcome_card(&transaction, &row.configuration_id)?,
                 };
                 claim.due.push(DueDelivery {
                     id: row.id,
@@ -359,6 +395,17 @@ impl Store {
                     throttled_responses: row.throttled_responses,
                     card,
                 });
+            }
+
+            let admitted: Vec<&str> = claim
+                .due
+                .iter()
+                .map(|delivery| delivery.configuration_id.as_str())
+                .collect();
+            for configuration_id in admitted {
+                if let Some(history) = histories.remove(configuration_id) {
+                    write_history(&transaction, configuration_id, &history)?;
+                }
             }
 
             transaction.commit()?;
@@ -476,7 +523,7 @@ pub fn unix_millis() -> Result<i64, StoreError> {
     Ok(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Due delivery row joined with its configuration and event.
+/// Due delivery row joined with its configuration and its webhook's send history.
 struct DueRow {
     id: i64,
     event_id: Option<String>,
@@ -486,8 +533,22 @@ struct DueRow {
     throttled_responses: u32,
     webhook_url: String,
     active: bool,
-    config_name: String,
-    event: Option<TaskEvent>,
+    sent_at: Option<Vec<u8>>,
+    paused_until: Option<i64>,
+}
+
+impl DueRow {
+    fn history(&self) -> Result<SendHistory, StoreError> {
+        let Some(sent_at) = &self.sent_at else {
+            return Ok(SendHistory::default());
+        };
+        SendHistory::from_stored(sent_at, self.paused_until).map_err(|source| {
+            StoreError::InvalidSendHistory {
+                configuration_id: self.configuration_id.clone(),
+                source,
+            }
+        })
+    }
 }
 
 fn select_due(
@@ -495,56 +556,117 @@ fn select_due(
     now_ms: i64,
     limit: usize,
 ) -> Result<Vec<DueRow>, StoreError> {
-    let mut statement = transaction.prepare(
-        "SELECT d.id, d.event_id, d.configuration_id, d.kind, d.attempts,
-           d.transient_failures, d.throttled_responses, c.webhook_url, c.active,
-           c.config_name, e.task_id, e.title, e.description, e.assignee, e.due_date, e.link
+    let mut statement = transaction.prepare_cached(
+        "SELECT d.id, d.event_id, d.configuration_id, d.attempts, d.transient_failures,
+           d.throttled_responses, c.webhook_url, c.active, h.sent_at, h.paused_until
          FROM deliveries d
          JOIN configurations c ON c.id = d.configuration_id
-         LEFT JOIN events e ON e.id = d.event_id
+         LEFT JOIN webhook_send_history h ON h.configuration_id = d.configuration_id
          WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
          ORDER BY d.next_attempt_at, d.id
          LIMIT ?2",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut rows = statement.query(params![now_ms, limit])?;
-
-    let mut due = Vec::new();
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let kind: String = row.get(3)?;
-        let event = if kind == WELCOME_KIND {
-            None
-        } else {
-            let event_kind =
-                EventType::from_name(&kind).ok_or_else(|| StoreError::UnknownDeliveryKind {
-                    delivery_id: id,
-                    kind: kind.clone(),
-                })?;
-            Some(TaskEvent {
-                kind: event_kind,
-                task_id: row.get(10)?,
-                title: row.get(11)?,
-                description: row.get(12)?,
-                assignee: row.get(13)?,
-                due_date: row.get(14)?,
-                link: row.get(15)?,
+    let rows = statement
+        .query_map(params![now_ms, limit], |row| {
+            Ok(DueRow {
+                id: row.get(0)?,
+                event_id: row.get(1)?,
+                configuration_id: row.get(2)?,
+                attempts: row.get(3)?,
+                transient_failures: row.get(4)?,
+                throttled_responses: row.get(5)?,
+                webhook_url: row.get(6)?,
+                active: row.get::<_, i64>(7)? != 0,
+                sent_at: row.get(8)?,
+                paused_until: row.get(9)?,
             })
-        };
-        due.push(DueRow {
-            id,
-            event_id: row.get(1)?,
-            configuration_id: row.get(2)?,
-            attempts: row.get(4)?,
-            transient_failures: row.get(5)?,
-            throttled_responses: row.get(6)?,
-            webhook_url: row.get(7)?,
-            active: row.get::<_, i64>(8)? != 0,
-            config_name: row.get(9)?,
-            event,
-        });
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn set_next_attempt_at(
+    transaction: &Transaction<'_>,
+    id: i64,
+    next_attempt_at: i64,
+) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached("UPDATE deliveries SET next_attempt_at = ?2 WHERE id = ?1")?
+        .execute(params![id, next_attempt_at])?;
+    Ok(())
+}
+
+/// Returns the event `event_id`, read once per claim and shared through `events`.
+fn read_event(
+    transaction: &Transaction<'_>,
+    event_id: &str,
+    events: &mut HashMap<String, Arc<TaskEvent>>,
+) -> Result<Arc<TaskEvent>, StoreError> {
+    if let Some(event) = events.get(event_id) {
+        return Ok(Arc::clone(event));
     }
-    Ok(due)
+
+    let mut statement = transaction.prepare_cached(
+        "SELECT kind, task_id, title, description, assignee, due_date, link
+         FROM events WHERE id = ?1",
+    )?;
+    let mut rows = statement.query([event_id])?;
+    let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let kind: String = row.get(0)?;
+    let kind = EventType::from_name(&kind).ok_or_else(|| StoreError::UnknownEventKind {
+        event_id: event_id.to_owned(),
+        kind,
+    })?;
+    let event = Arc::new(TaskEvent {
+        kind,
+        task_id: row.get(1)?,
+        title: row.get(2)?,
+        description: row.get(3)?,
+        assignee: row.get(4)?,
+        due_date: row.get(5)?,
+        link: row.get(6)?,
+    });
+    events.insert(event_id.to_owned(), Arc::clone(&event));
+    Ok(event)
+}
+
+fn read_welcome_card(
+    transaction: &Transaction<'_>,
+    configuration_id: &str,
+) -> Result<DueCard, StoreError> {
+    let config_name: String = transaction
+        .prepare_cached("SELECT config_name FROM configurations WHERE id = ?1")?
+        .query_row([configuration_id], |row| row.get(0))?;
+    Ok(DueCard::Welcome {
+        config_name,
+        event_types: read_event_types(transaction, configuration_id)?,
+    })
+}
+
+/// Stores the send history of a configuration's webhook, keeping nothing of the old one.
+fn write_history(
+    transaction: &Transaction<'_>,
+    configuration_id: &str,
+    history: &SendHistory,
+) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO webhook_send_history (configuration_id, sent_at, paused_until)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (configuration_id) DO UPDATE
+             SET sent_at = excluded.sent_at, paused_until = excluded.paused_until",
+        )?
+        .execute(params![
+            configuration_id,
+            history.sent_bytes(),
+            history.paused_until()
+        ])?;
+    Ok(())
+}
+
+fn duration_millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn read_event_types(
@@ -612,6 +734,11 @@ fn write_outcome(
                     next_attempt_at,
                     now
                 ])?;
+            if *cause == RetryCause::Throttled {
+                // The other deliveries to the same webhook wait as well, so that they
+                // do not hit the same throttling.
+                pause_webhook(transaction, *id, *next_attempt_at)?;
+            }
         }
         OutcomeRecord::Failed { id, reason } => {
             transaction
@@ -620,6 +747,20 @@ fn write_outcome(
             fail_delivery(transaction, *id, reason, now)?;
         }
     }
+    Ok(())
+}
+
+/// Pauses the webhook of delivery `id` until `until_ms`, unless a later pause is
+/// already stored.
+fn pause_webhook(transaction: &Transaction<'_>, id: i64, until_ms: i64) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO webhook_send_history (configuration_id, sent_at, paused_until)
+             SELECT configuration_id, X'', ?2 FROM deliveries WHERE id = ?1
+             ON CONFLICT (configuration_id) DO UPDATE
+             SET paused_until = max(coalesce(paused_until, 0), excluded.paused_until)",
+        )?
+        .execute(params![id, until_ms])?;
     Ok(())
 }
 
@@ -677,7 +818,8 @@ mod tests {
             store.upsert(configuration()).await.unwrap();
         }
         let now_ms = unix_millis().unwrap();
-        let claim = store.claim_due(now_ms, 10, 60_000).await.unwrap();
+        let limits = Arc::new(RateLimits::new(&[]));
+        let claim = store.claim_due(now_ms, 10, 60_000, limits).await.unwrap();
         assert_eq!(claim.due.len(), 3);
         let [delivered, retried, failed] = [0, 1, 2].map(|index| &claim.due[index]);
 

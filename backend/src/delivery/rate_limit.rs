@@ -1,12 +1,11 @@
-//! Per-webhook rate limiter with several sliding windows enforced together.
+//! Per-webhook rate limits: several sliding windows enforced together over a webhook's
+//! send history.
 //!
-//! Every method takes the current time as an argument, so tests can drive the limiter
-//! with a simulated clock.
+//! The rules here are pure. The outbox stores each history in the database, so the
+//! limits hold across restarts and the worker keeps no memory per webhook. Times are
+//! Unix milliseconds, the unit of the outbox's `next_attempt_at`.
 
-use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// At most `max_requests` requests in any window of length `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +21,25 @@ impl RateWindow {
             max_requests,
         }
     }
+
+    fn window_millis(self) -> i64 {
+        i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Returns whether every window of this length holds at most `max_requests` whenever
+    /// every window of `other` holds at most `other.max_requests`.
+    ///
+    /// A window of length `w` is covered by `k = ceil(w / other.window)` consecutive
+    /// windows of `other`, which together admit at most `k * other.max_requests`.
+    fn is_implied_by(self, other: RateWindow) -> bool {
+        let other_millis = other.window.as_millis();
+        if other_millis == 0 {
+            return false;
+        }
+        let covering = self.window.as_millis().div_ceil(other_millis);
+        let covered_max = covering.saturating_mul(other.max_requests as u128);
+        self.max_requests as u128 >= covered_max
+    }
 }
 
 /// Limits of one Teams incoming webhook: 4 requests a second, 60 in 30 seconds, 100 an
@@ -34,129 +52,172 @@ pub const TEAMS_RATE_WINDOWS: [RateWindow; 5] = [
     RateWindow::new(Duration::from_secs(24 * 60 * 60), 1_800),
 ];
 
-/// Times of the requests admitted for one webhook, oldest first, and a pause that Teams
-/// imposed by throttling.
-#[derive(Debug, Default)]
-struct WebhookHistory {
-    sent: VecDeque<Instant>,
-    paused_until: Option<Instant>,
-}
-
-/// Rate limiter keyed by webhook. A request is admitted only when every window has room,
-/// and an admitted request counts in every window from then on.
+/// The windows that every webhook must stay within. A request is admitted only when
+/// every window has room, and an admitted request counts in every window from then on.
 ///
-/// Histories are keyed by a 64-bit SipHash of the webhook URL with a random key rather
-/// than by the URL, so that the limiter stores no secret and about 100 bytes less per
-/// webhook. Two URLs with the same hash would share one history, which only makes the
-/// limit stricter, and with a random 64-bit key that is not expected below billions of
-/// webhooks.
-///
-/// TODO: load the recent attempts from the database at start, because the history
-/// starts empty after a restart and the worker may then send more than a window allows.
-#[derive(Debug)]
-pub struct RateLimiter {
+/// Windows that another window implies are dropped, so that a history only needs the
+/// requests of the longest remaining window. Teams' day (1,800) is implied by its two
+/// hours (12 × 150), so a Teams webhook's history holds at most 150 times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
     windows: Vec<RateWindow>,
-    longest_window: Duration,
-    key_hasher: RandomState,
-    histories: HashMap<u64, WebhookHistory>,
+    longest_window_ms: i64,
 }
 
-impl RateLimiter {
-    /// Creates a limiter that enforces all `windows` at once. Windows with a zero limit
-    /// are ignored.
+impl RateLimits {
+    /// Creates the limits of `windows`. Windows with a zero limit are ignored.
     pub fn new(windows: &[RateWindow]) -> Self {
-        let windows: Vec<RateWindow> = windows
+        let candidates: Vec<RateWindow> = windows
             .iter()
             .copied()
-            .filter(|window| window.max_requests > 0)
+            .filter(|window| window.max_requests > 0 && !window.window.is_zero())
             .collect();
-        let longest_window = windows
+
+        // Implication is transitive, so a window dropped because a kept window implies
+        // it stays implied by the windows that are finally kept. Of two equal windows,
+        // the first is dropped and the second kept.
+        let mut kept = vec![true; candidates.len()];
+        for (index, window) in candidates.iter().enumerate() {
+            kept[index] = !candidates.iter().enumerate().any(|(other_index, other)| {
+                other_index != index && kept[other_index] && window.is_implied_by(*other)
+            });
+        }
+        let windows: Vec<RateWindow> = candidates
+            .into_iter()
+            .zip(kept)
+            .filter_map(|(window, kept)| kept.then_some(window))
+            .collect();
+        let longest_window_ms = windows
             .iter()
-            .map(|window| window.window)
+            .map(|window| window.window_millis())
             .max()
-            .unwrap_or_default();
+            .unwrap_or(0);
 
         Self {
             windows,
-            longest_window,
-            key_hasher: RandomState::new(),
-            histories: HashMap::new(),
+            longest_window_ms,
         }
     }
 
-    /// Admits a request to the webhook `key` at `now` and records it, or returns how long
-    /// to wait until every window has room again.
-    pub fn try_acquire(&mut self, key: &str, now: Instant) -> Result<(), Duration> {
-        let history = self
-            .histories
-            .entry(self.key_hasher.hash_one(key))
-            .or_default();
-        forget_older_than(history, now, self.longest_window);
+    /// Returns the windows enforced, without the implied ones.
+    pub fn windows(&self) -> &[RateWindow] {
+        &self.windows
+    }
 
-        let mut wait = Duration::ZERO;
+    /// Admits a request at `now_ms` and records it in `history`, or returns how long to
+    /// wait until the pause has ended and every window has room again.
+    pub fn try_admit(&self, history: &mut SendHistory, now_ms: i64) -> Result<(), Duration> {
+        history.forget_older_than(now_ms.saturating_sub(self.longest_window_ms));
+
+        let mut wait_ms = 0;
         if let Some(paused_until) = history.paused_until {
-            if paused_until > now {
-                wait = paused_until - now;
+            if paused_until > now_ms {
+                wait_ms = paused_until - now_ms;
             } else {
                 history.paused_until = None;
             }
         }
         for window in &self.windows {
-            wait = wait.max(wait_for_window(&history.sent, *window, now));
+            wait_ms = wait_ms.max(wait_for_window(&history.sent, *window, now_ms));
         }
 
-        if wait > Duration::ZERO {
-            return Err(wait);
+        if wait_ms > 0 {
+            return Err(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0)));
         }
-        history.sent.push_back(now);
+        if self.windows.is_empty() {
+            return Ok(());
+        }
+        // A clock that stepped back records the latest time again, which keeps the
+        // history sorted and can only make the limits stricter.
+        let recorded = history.sent.last().map_or(now_ms, |last| now_ms.max(*last));
+        history.sent.push(recorded);
         Ok(())
     }
-
-    /// Admits nothing to the webhook `key` before `until`, after Teams throttled it.
-    pub fn pause(&mut self, key: &str, until: Instant) {
-        let history = self
-            .histories
-            .entry(self.key_hasher.hash_one(key))
-            .or_default();
-        history.paused_until = Some(history.paused_until.map_or(until, |old| old.max(until)));
-    }
-
-    /// Drops the histories that no longer affect any decision, so that memory stays
-    /// bounded by the webhooks used within the longest window.
-    pub fn forget_idle(&mut self, now: Instant) {
-        let longest_window = self.longest_window;
-        self.histories.retain(|_, history| {
-            forget_older_than(history, now, longest_window);
-            !history.sent.is_empty() || history.paused_until.is_some_and(|until| until > now)
-        });
-    }
 }
 
-/// Removes the requests that fall outside the longest window.
-fn forget_older_than(history: &mut WebhookHistory, now: Instant, longest_window: Duration) {
-    while history
-        .sent
-        .front()
-        .is_some_and(|sent| now.duration_since(*sent) >= longest_window)
-    {
-        history.sent.pop_front();
-    }
-}
-
-/// Returns how long to wait until `window` admits one more request, or zero when it has
-/// room. A request sent at `t` counts in the window until `t + window`.
-fn wait_for_window(sent: &VecDeque<Instant>, window: RateWindow, now: Instant) -> Duration {
+/// Returns how many milliseconds to wait until `window` admits one more request, or 0
+/// when it has room. A request sent at `t` counts in the window until `t + window`.
+fn wait_for_window(sent: &[i64], window: RateWindow, now_ms: i64) -> i64 {
+    let window_ms = window.window_millis();
     // `sent` is sorted, so the requests inside the window form its tail.
-    let first_inside = sent.partition_point(|time| now.duration_since(*time) >= window.window);
+    let first_inside = sent.partition_point(|time| now_ms.saturating_sub(*time) >= window_ms);
     let inside = sent.len() - first_inside;
     if inside < window.max_requests {
-        return Duration::ZERO;
+        return 0;
     }
 
     // The window has room again once enough of its oldest requests have left it.
     let must_leave = inside - window.max_requests;
     let leaving = sent[first_inside + must_leave];
-    (leaving + window.window).saturating_duration_since(now)
+    leaving
+        .saturating_add(window_ms)
+        .saturating_sub(now_ms)
+        .max(0)
+}
+
+/// Requests admitted for one webhook, oldest first, and a pause that Teams imposed by
+/// throttling. Times are Unix milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendHistory {
+    sent: Vec<i64>,
+    paused_until: Option<i64>,
+}
+
+/// Error raised when a stored send history is not a whole number of 8-byte times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the stored send history has {0} bytes, which is not a multiple of 8")]
+pub struct InvalidSendHistory(pub usize);
+
+/// Bytes of one stored time: a little-endian `i64`.
+const STORED_TIME_BYTES: usize = 8;
+
+impl SendHistory {
+    /// Reads a history stored by [`SendHistory::sent_bytes`]. Times out of order are
+    /// sorted, so a hand-edited row cannot break the window search.
+    pub fn from_stored(sent: &[u8], paused_until: Option<i64>) -> Result<Self, InvalidSendHistory> {
+        if !sent.len().is_multiple_of(STORED_TIME_BYTES) {
+            return Err(InvalidSendHistory(sent.len()));
+        }
+        let mut times: Vec<i64> = sent
+            .chunks_exact(STORED_TIME_BYTES)
+            .map(|bytes| {
+                let mut time = [0; STORED_TIME_BYTES];
+                time.copy_from_slice(bytes);
+                i64::from_le_bytes(time)
+            })
+            .collect();
+        if !times.is_sorted() {
+            times.sort_unstable();
+        }
+        Ok(Self {
+            sent: times,
+            paused_until,
+        })
+    }
+
+    /// Returns the admitted times as stored: little-endian `i64`s, oldest first.
+    pub fn sent_bytes(&self) -> Vec<u8> {
+        self.sent
+            .iter()
+            .flat_map(|time| time.to_le_bytes())
+            .collect()
+    }
+
+    /// Returns the end of the pause, if one was imposed and has not been seen to end.
+    pub fn paused_until(&self) -> Option<i64> {
+        self.paused_until
+    }
+
+    /// Admits nothing before `until_ms`, after Teams throttled the webhook. A later
+    /// pause already in place is kept.
+    pub fn pause(&mut self, until_ms: i64) {
+        self.paused_until = Some(self.paused_until.map_or(until_ms, |old| old.max(until_ms)));
+    }
+
+    fn forget_older_than(&mut self, oldest_kept_ms: i64) {
+        let first_kept = self.sent.partition_point(|time| *time <= oldest_kept_ms);
+        self.sent.drain(..first_kept);
+    }
 }
 
 #[cfg(test)]
@@ -169,75 +230,153 @@ mod tests {
 
     #[test]
     fn admits_up_to_limit_then_waits() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(&[RateWindow::new(millis(1_000), 2)]);
+        let limits = RateLimits::new(&[RateWindow::new(millis(1_000), 2)]);
+        let mut history = SendHistory::default();
 
-        assert_eq!(limiter.try_acquire("a", start), Ok(()));
-        assert_eq!(limiter.try_acquire("a", start + millis(100)), Ok(()));
-        assert_eq!(
-            limiter.try_acquire("a", start + millis(200)),
-            Err(millis(800))
-        );
-        assert_eq!(limiter.try_acquire("a", start + millis(1_000)), Ok(()));
-    }
-
-    #[test]
-    fn webhooks_have_separate_limits() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(&[RateWindow::new(millis(1_000), 1)]);
-
-        assert_eq!(limiter.try_acquire("a", start), Ok(()));
-        assert!(limiter.try_acquire("a", start).is_err());
-        assert_eq!(limiter.try_acquire("b", start), Ok(()));
+        assert_eq!(limits.try_admit(&mut history, 0), Ok(()));
+        assert_eq!(limits.try_admit(&mut history, 100), Ok(()));
+        assert_eq!(limits.try_admit(&mut history, 200), Err(millis(800)));
+        assert_eq!(limits.try_admit(&mut history, 1_000), Ok(()));
     }
 
     #[test]
     fn longest_wait_of_all_windows_wins() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(&[
+        let limits = RateLimits::new(&[
             RateWindow::new(millis(1_000), 2),
             RateWindow::new(millis(10_000), 3),
         ]);
-        for offset in [0, 1_000, 2_000] {
-            assert_eq!(limiter.try_acquire("a", start + millis(offset)), Ok(()));
+        let mut history = SendHistory::default();
+        for now in [0, 1_000, 2_000] {
+            assert_eq!(limits.try_admit(&mut history, now), Ok(()));
         }
 
-        let wait = limiter.try_acquire("a", start + millis(3_000));
+        let wait = limits.try_admit(&mut history, 3_000);
 
         assert_eq!(wait, Err(millis(7_000)));
     }
 
     #[test]
     fn pause_blocks_until_given_time() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(&TEAMS_RATE_WINDOWS);
+        let limits = RateLimits::new(&TEAMS_RATE_WINDOWS);
+        let mut history = SendHistory::default();
 
-        limiter.pause("a", start + millis(500));
+        history.pause(500);
+        history.pause(200);
 
-        assert_eq!(limiter.try_acquire("a", start), Err(millis(500)));
-        assert_eq!(limiter.try_acquire("b", start), Ok(()));
-        assert_eq!(limiter.try_acquire("a", start + millis(500)), Ok(()));
+        assert_eq!(limits.try_admit(&mut history, 0), Err(millis(500)));
+        assert_eq!(limits.try_admit(&mut history, 500), Ok(()));
+        assert_eq!(history.paused_until(), None);
     }
 
     #[test]
-    fn forget_idle_drops_old_histories() {
-        let start = Instant::now();
-        let mut limiter = RateLimiter::new(&[RateWindow::new(millis(1_000), 1)]);
-        limiter.try_acquire("a", start).unwrap();
+    fn teams_day_window_is_implied() {
+        let limits = RateLimits::new(&TEAMS_RATE_WINDOWS);
 
-        limiter.forget_idle(start + millis(999));
-        assert_eq!(limiter.histories.len(), 1);
-        limiter.forget_idle(start + millis(1_000));
-        assert_eq!(limiter.histories.len(), 0);
+        assert_eq!(limits.windows(), &TEAMS_RATE_WINDOWS[..4]);
+    }
+
+    #[test]
+    fn implied_windows_are_dropped() {
+        let second = RateWindow::new(millis(1_000), 4);
+        let loose_minute = RateWindow::new(millis(60_000), 240);
+        let tight_minute = RateWindow::new(millis(60_000), 239);
+        let covered_by_longer = RateWindow::new(millis(500), 9);
+        let narrow = RateWindow::new(millis(30_000), 2);
+
+        assert_eq!(
+            RateLimits::new(&[second, loose_minute]).windows(),
+            &[second]
+        );
+        assert_eq!(
+            RateLimits::new(&[second, tight_minute]).windows(),
+            &[second, tight_minute]
+        );
+        assert_eq!(
+            RateLimits::new(&[covered_by_longer, narrow]).windows(),
+            &[narrow]
+        );
+        assert_eq!(RateLimits::new(&[second, second]).windows(), &[second]);
+    }
+
+    #[test]
+    fn zero_limits_are_ignored() {
+        let limits = RateLimits::new(&[
+            RateWindow::new(millis(1_000), 0),
+            RateWindow::new(Duration::ZERO, 3),
+        ]);
+        let mut history = SendHistory::default();
+
+        assert!(limits.windows().is_empty());
+        for _ in 0..100 {
+            assert_eq!(limits.try_admit(&mut history, 0), Ok(()));
+        }
+        assert_eq!(history.sent_bytes(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn history_keeps_only_longest_window() {
+        let limits = RateLimits::new(&[RateWindow::new(millis(1_000), 10)]);
+        let mut history = SendHistory::default();
+        for now in [0, 400, 800, 1_200] {
+            limits.try_admit(&mut history, now).unwrap();
+        }
+
+        let stored = SendHistory::from_stored(&history.sent_bytes(), None).unwrap();
+
+        assert_eq!(stored.sent, vec![400, 800, 1_200]);
+    }
+
+    #[test]
+    fn stored_history_round_trips() {
+        let mut history = SendHistory::default();
+        let limits = RateLimits::new(&TEAMS_RATE_WINDOWS);
+        limits.try_admit(&mut history, 1_764_000_000_000).unwrap();
+        history.pause(1_764_000_010_000);
+
+        let stored = SendHistory::from_stored(&history.sent_bytes(), history.paused_until());
+
+        assert_eq!(stored, Ok(history));
+    }
+
+    #[test]
+    fn truncated_history_is_rejected() {
+        let stored = SendHistory::from_stored(&[0; 12], None);
+
+        assert_eq!(stored, Err(InvalidSendHistory(12)));
+    }
+
+    #[test]
+    fn unsorted_history_is_sorted() {
+        let bytes: Vec<u8> = [300_i64, 100, 200]
+            .iter()
+            .flat_map(|time| time.to_le_bytes())
+            .collect();
+
+        let stored = SendHistory::from_stored(&bytes, None).unwrap();
+
+        assert_eq!(stored.sent, vec![100, 200, 300]);
+    }
+
+    #[test]
+    fn clock_step_back_keeps_limit() {
+        let limits = RateLimits::new(&[RateWindow::new(millis(1_000), 2)]);
+        let mut history = SendHistory::default();
+        limits.try_admit(&mut history, 10_000).unwrap();
+
+        limits.try_admit(&mut history, 5_000).unwrap();
+
+        assert_eq!(history.sent, vec![10_000, 10_000]);
+        assert_eq!(limits.try_admit(&mut history, 5_000), Err(millis(6_000)));
     }
 
     /// Counts, for each admitted request, the admitted requests in the window that ends
     /// with it, and returns the largest count.
-    fn max_in_any_window(admitted: &[Instant], window: Duration) -> usize {
+    fn max_in_any_window(admitted: &[i64], window: Duration) -> usize {
+        let window_ms = i64::try_from(window.as_millis()).unwrap();
         let mut first = 0;
         let mut max = 0;
         for (index, end) in admitted.iter().enumerate() {
-            while end.duration_since(admitted[first]) >= window {
+            while end - admitted[first] >= window_ms {
                 first += 1;
             }
             max = max.max(index + 1 - first);
@@ -248,34 +387,36 @@ mod tests {
     #[test]
     fn never_exceeds_any_window_over_long_run() {
         // The Teams windows scaled down 60 times keep their proportions while the
-        // simulation stays short enough to check every window exhaustively.
+        // simulation stays short enough to check every window exhaustively. The day
+        // window is checked too, although the limits drop it as implied.
         let windows: Vec<RateWindow> = TEAMS_RATE_WINDOWS
             .iter()
             .map(|window| RateWindow::new(window.window / 60, window.max_requests))
             .collect();
-        let mut limiter = RateLimiter::new(&windows);
+        let limits = RateLimits::new(&windows);
+        let mut history = SendHistory::default();
         let mut random = fastrand::Rng::with_seed(7);
-        let start = Instant::now();
-        let mut now = start;
+        let day_ms = i64::try_from(windows[4].window.as_millis()).unwrap();
+        let mut now = 0;
         let mut admitted = Vec::new();
 
-        // Bursts and pauses of random length over two simulated (scaled) days.
-        while now.duration_since(start) < windows[4].window * 2 {
-            let step = if random.u8(..10) == 0 {
-                millis(random.u64(0..20_000))
+        // Bursts and pauses of random length over two simulated (scaled) days. Each
+        // step stores and reloads the history, as the outbox does.
+        while now < day_ms * 2 {
+            now += if random.u8(..10) == 0 {
+                random.i64(0..20_000)
             } else {
-                millis(random.u64(0..40))
+                random.i64(0..40)
             };
-            now += step;
-            if limiter.try_acquire("hook", now).is_ok() {
+            if limits.try_admit(&mut history, now).is_ok() {
                 admitted.push(now);
             }
-            if random.u8(..100) == 0 {
-                limiter.forget_idle(now);
-            }
+            history =
+                SendHistory::from_stored(&history.sent_bytes(), history.paused_until()).unwrap();
         }
 
         assert!(admitted.len() > 1_800, "{} admitted", admitted.len());
+        assert!(history.sent.len() <= 150, "{} stored", history.sent.len());
         for window in &windows {
             let max = max_in_any_window(&admitted, window.window);
             assert!(
@@ -289,27 +430,25 @@ mod tests {
 
     #[test]
     fn reported_wait_is_exact() {
-        // After waiting the reported time the request is admitted, and a moment earlier
-        // it would not have been.
-        let windows = [
+        // After waiting the reported time the request is admitted, and a millisecond
+        // earlier it would not have been.
+        let limits = RateLimits::new(&[
             RateWindow::new(millis(100), 3),
             RateWindow::new(millis(1_000), 5),
-        ];
-        let mut limiter = RateLimiter::new(&windows);
+        ]);
+        let mut history = SendHistory::default();
         let mut random = fastrand::Rng::with_seed(11);
-        let mut now = Instant::now();
+        let mut now = 0;
 
         for _ in 0..500 {
-            now += millis(random.u64(0..50));
-            if let Err(wait) = limiter.try_acquire("hook", now) {
-                assert!(wait > Duration::ZERO);
-                assert!(
-                    limiter
-                        .try_acquire("hook", now + wait - Duration::from_nanos(1))
-                        .is_err()
-                );
-                now += wait;
-                assert_eq!(limiter.try_acquire("hook", now), Ok(()));
+            now += random.i64(0..50);
+            if let Err(wait) = limits.try_admit(&mut history, now) {
+                let wait_ms = i64::try_from(wait.as_millis()).unwrap();
+                assert!(wait_ms > 0);
+                let mut early = history.clone();
+                assert!(limits.try_admit(&mut early, now + wait_ms - 1).is_err());
+                now += wait_ms;
+                assert_eq!(limits.try_admit(&mut history, now), Ok(()));
             }
         }
     }

@@ -4,11 +4,12 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Client, redirect};
 
 use super::address::{CheckedResolver, ForbiddenAddress, LocalDelivery};
 use super::classify::{Outcome, classify, parse_retry_after};
+use super::payload::WebhookRequest;
 
 /// Most bytes of a response body read for classification. Teams' error bodies are a
 /// few hundred bytes long.
@@ -30,13 +31,13 @@ pub fn build_client(request_timeout: Duration, local: LocalDelivery) -> reqwest:
         .build()
 }
 
-/// Posts `payload` as JSON to `url` and classifies the result. `url` is a secret, and no
-/// reason in the outcome contains it.
-pub async fn post_card(client: &Client, url: &str, payload: Vec<u8>) -> Outcome {
+/// Posts the request's body as JSON to its URL and classifies the result. The URL is a
+/// secret, and no reason in the outcome contains it.
+pub async fn post_card(client: &Client, request: WebhookRequest) -> Outcome {
     let response = client
-        .post(url)
-        .header(CONTENT_TYPE, "application/json")
-        .body(payload)
+        .post(request.url)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(request.body)
         .send()
         .await;
     let mut response = match response {
@@ -105,7 +106,17 @@ fn find_source<'a, T: StdError + 'static>(error: &'a (dyn StdError + 'static)) -
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+    use url::Url;
+
     use super::*;
+
+    fn empty_card_request(url: &str) -> WebhookRequest {
+        WebhookRequest {
+            url: Url::parse(url).unwrap(),
+            body: Bytes::from_static(b"{}"),
+        }
+    }
 
     // The host `localhost` resolves from the hosts file, and the resolver rejects it
     // before any connection, so this test sends nothing.
@@ -113,7 +124,7 @@ mod tests {
     async fn forbidden_host_is_permanent_failure() {
         let client = build_client(Duration::from_secs(5), LocalDelivery::Off).unwrap();
 
-        let outcome = post_card(&client, "http://localhost:9/webhooks/x", b"{}".to_vec()).await;
+        let outcome = post_card(&client, empty_card_request("http://localhost:9/webhooks/x")).await;
 
         assert_eq!(
             outcome,
@@ -133,7 +144,7 @@ mod tests {
         let client = build_client(Duration::from_secs(5), LocalDelivery::On).unwrap();
         let url = format!("http://localhost:{port}/webhooks/secret-token");
 
-        let outcome = post_card(&client, &url, b"{}".to_vec()).await;
+        let outcome = post_card(&client, empty_card_request(&url)).await;
 
         let Outcome::Transient { reason, .. } = outcome else {
             panic!("expected a transient failure, got {outcome:?}");

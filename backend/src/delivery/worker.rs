@@ -2,7 +2,7 @@
 //! webhook is at its rate limit, posts the others concurrently and records each outcome.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Client;
 use tokio::sync::{Notify, Semaphore};
@@ -14,13 +14,12 @@ use super::DeliverySettings;
 use super::address::LocalDelivery;
 use super::backoff::full_jitter;
 use super::classify::Outcome;
-use super::outbox::{DueCard, DueDelivery, OutcomeRecord, RetryCause, unix_millis};
-use super::rate_limit::RateLimiter;
+use super::outbox::{Claim, DueDelivery, OutcomeRecord, RetryCause, unix_millis};
+use super::payload::{ClaimPayloads, WebhookRequest};
+use super::rate_limit::RateLimits;
 use super::recorder::{OutcomeRecorder, RecorderStopped};
 use super::send::{build_client, post_card};
-use crate::cards::{CardContent, PayloadFormat, build_payload};
 use crate::store::{Store, StoreError};
-use crate::webhook_url::WebhookUrl;
 
 /// Longest `Retry-After` that the worker honours. A longer one is cut to this, so that a
 /// wrong header cannot park a delivery for weeks.
@@ -29,10 +28,6 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// Time added to the request timeout for a claim's lease. A delivery whose worker died
 /// mid-attempt is claimed again after the lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(60);
-
-/// Interval between two sweeps of the rate limiter's idle histories. A sweep visits every
-/// webhook used within the longest window, so it runs rarely rather than on every claim.
-const FORGET_IDLE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Signal that wakes the worker when deliveries were added. Clones share one signal.
 #[derive(Clone, Default)]
@@ -76,7 +71,7 @@ impl DeliveryWorker {
             store,
             client,
             recorder,
-            limiter: Mutex::new(RateLimiter::new(&settings.rate_windows)),
+            limits: Arc::new(RateLimits::new(&settings.rate_windows)),
             random: Mutex::new(fastrand::Rng::new()),
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings,
@@ -111,7 +106,7 @@ struct Shared {
     recorder: OutcomeRecorder,
     settings: DeliverySettings,
     dev_webhook_origin: Option<Url>,
-    limiter: Mutex<RateLimiter>,
+    limits: Arc<RateLimits>,
     random: Mutex<fastrand::Rng>,
     permits: Arc<Semaphore>,
     wake: WakeSignal,
@@ -124,11 +119,9 @@ async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     );
     let mut attempts = JoinSet::new();
     let claim_batch = claim_batch_size(shared.settings.concurrency);
-    let mut next_forget = Instant::now() + FORGET_IDLE_INTERVAL;
 
     while !stop.is_cancelled() {
         reap_finished(&mut attempts);
-        forget_idle_histories(&shared, &mut next_forget);
 
         // While attempts are in flight, the loop claims only once a batch of permits is
         // free, so that a fan-out takes one claim transaction per batch rather than one
@@ -169,20 +162,6 @@ fn claim_batch_size(concurrency: usize) -> usize {
     (concurrency / 4).max(1)
 }
 
-/// Sweeps the rate limiter's idle histories when the sweep interval has passed.
-fn forget_idle_histories(shared: &Shared, next_forget: &mut Instant) {
-    let now = Instant::now();
-    if now < *next_forget {
-        return;
-    }
-    shared
-        .limiter
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .forget_idle(now);
-    *next_forget = now + FORGET_IDLE_INTERVAL;
-}
-
 fn reap_finished(attempts: &mut JoinSet<()>) {
     while let Some(result) = attempts.try_join_next() {
         log_panic(result);
@@ -220,8 +199,8 @@ async fn idle_delay(shared: &Shared, could_claim: bool) -> Duration {
     until_due.min(idle_poll)
 }
 
-/// Claims up to `free` due deliveries, postpones those whose webhook is at its rate
-/// limit and starts an attempt for each of the others. Returns how many were claimed.
+/// Claims up to `free` due deliveries and starts an attempt for each one that the rate
+/// limits admit. Returns how many were claimed, postponed ones included.
 async fn dispatch_due(
     shared: &Arc<Shared>,
     free: usize,
@@ -231,11 +210,42 @@ async fn dispatch_due(
     let lease = shared.settings.request_timeout + LEASE_MARGIN;
     let claim = shared
         .store
-        .claim_due(now_ms, free, duration_millis(lease))
+        .claim_due(
+            now_ms,
+            free,
+            duration_millis(lease),
+            Arc::clone(&shared.limits),
+        )
         .await?;
-    let claimed = claim.due.len() + claim.dropped.len();
+    let claimed = claim.due.len() + claim.dropped.len() + claim.postponed.len();
+    log_not_sent(&claim);
 
-    for (delivery_id, configuration_id, event_id) in claim.dropped {
+    let mut payloads = ClaimPayloads::default();
+    let mut unsent = Vec::new();
+    for delivery in claim.due {
+        let request = payloads.request_for(&delivery, shared.dev_webhook_origin.as_ref());
+        let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
+            // Only this loop takes permits, and it claimed no more than were free.
+            unsent.push((delivery.id, now_ms));
+            continue;
+        };
+        let shared = Arc::clone(shared);
+        attempts.spawn(async move {
+            attempt(&shared, delivery, request).await;
+            drop(permit);
+            shared.wake.wake();
+        });
+    }
+
+    if !unsent.is_empty() {
+        shared.store.postpone(unsent).await?;
+    }
+    Ok(claimed)
+}
+
+/// Logs the deliveries that a claim failed or postponed instead of leasing.
+fn log_not_sent(claim: &Claim) {
+    for (delivery_id, configuration_id, event_id) in &claim.dropped {
         tracing::warn!(
             delivery_id,
             %configuration_id,
@@ -243,50 +253,22 @@ async fn dispatch_due(
             "delivery failed because its configuration is inactive"
         );
     }
-
-    let mut postponed = Vec::new();
-    let now = Instant::now();
-    for delivery in claim.due {
-        let admitted = shared
-            .limiter
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .try_acquire(&delivery.webhook_url, now);
-        if let Err(wait) = admitted {
-            tracing::info!(
-                delivery_id = delivery.id,
-                configuration_id = %delivery.configuration_id,
-                event_id = delivery.event_id,
-                wait_ms = duration_millis(wait),
-                "delivery postponed because its webhook is at its rate limit"
-            );
-            postponed.push((delivery.id, now_ms.saturating_add(duration_millis(wait))));
-            continue;
-        }
-
-        let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
-            // Only this loop takes permits, and it claimed no more than were free.
-            postponed.push((delivery.id, now_ms));
-            continue;
-        };
-        let shared = Arc::clone(shared);
-        attempts.spawn(async move {
-            attempt(&shared, delivery).await;
-            drop(permit);
-            shared.wake.wake();
-        });
+    for postponed in &claim.postponed {
+        tracing::info!(
+            delivery_id = postponed.id,
+            configuration_id = %postponed.configuration_id,
+            event_id = postponed.event_id,
+            wait_ms = duration_millis(postponed.wait),
+            "delivery postponed because its webhook is at its rate limit"
+        );
     }
-
-    if !postponed.is_empty() {
-        shared.store.postpone(postponed).await?;
-    }
-    Ok(claimed)
 }
 
-/// Sends one delivery and records its outcome.
-async fn attempt(shared: &Shared, delivery: DueDelivery) {
-    let outcome = match build_delivery_payload(shared, &delivery) {
-        Ok(payload) => post_card(&shared.client, &delivery.webhook_url, payload).await,
+/// Sends one delivery and records its outcome. `request` is the error reason when the
+/// request could not be built.
+async fn attempt(shared: &Shared, delivery: DueDelivery, request: Result<WebhookRequest, String>) {
+    let outcome = match request {
+        Ok(request) => post_card(&shared.client, request).await,
         Err(reason) => Outcome::Permanent { reason },
     };
 
@@ -300,27 +282,6 @@ async fn attempt(shared: &Shared, delivery: DueDelivery) {
             "recording a delivery outcome failed"
         );
     }
-}
-
-/// Builds the card in the format that the webhook takes. The error is a reason for
-/// `last_error`.
-fn build_delivery_payload(shared: &Shared, delivery: &DueDelivery) -> Result<Vec<u8>, String> {
-    let webhook = WebhookUrl::parse(&delivery.webhook_url, shared.dev_webhook_origin.as_ref())
-        .map_err(|_| {
-            "the stored webhook URL is no longer accepted, such as a local development URL \
-             without the development origin setting"
-                .to_owned()
-        })?;
-    let content = match &delivery.card {
-        DueCard::Event(event) => CardContent::for_event(event),
-        DueCard::Welcome {
-            config_name,
-            event_types,
-        } => CardContent::welcome(config_name, event_types),
-    };
-
-    build_payload(content, PayloadFormat::for_webhook(webhook.kind()))
-        .map_err(|error| format!("building the card failed: {error}"))
 }
 
 /// Error that kept an outcome from being recorded.
@@ -372,13 +333,7 @@ async fn record_outcome(
                 Some(retry_after) => retry_after.min(MAX_RETRY_AFTER),
                 None => settings.throttle_delay + jitter(shared, throttled),
             };
-            // Other deliveries to the same webhook wait as well, so that they do not
-            // hit the same throttling.
-            shared
-                .limiter
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pause(&delivery.webhook_url, Instant::now() + delay);
+            // Recording the retry also pauses the webhook until the same time.
             let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
             shared
                 .recorder
