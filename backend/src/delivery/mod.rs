@@ -6,9 +6,9 @@ pub mod address;
 pub mod backoff;
 pub mod classify;
 pub mod outbox;
+pub mod outcome_queue;
 pub mod payload;
 pub mod rate_limit;
-pub mod recorder;
 pub mod send;
 pub mod worker;
 

@@ -108,7 +108,20 @@ pub struct DueDelivery {
     pub card: DueCard,
 }
 
+/// What one claim takes and how.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    /// The current time, in Unix milliseconds.
+    pub now_ms: i64,
+    /// Maximum number of deliveries to claim.
+    pub limit: usize,
+    /// How long a claimed delivery is leased before another claim may take it again.
+    pub lease_ms: i64,
+    pub limits: Arc<RateLimits>,
+}
+
 /// Deliveries taken by one claim.
+#[derive(Default)]
 pub struct Claim {
     /// Deliveries to send now, leased to the caller and admitted by the rate limits.
     pub due: Vec<DueDelivery>,
@@ -324,92 +337,40 @@ impl Store {
         .await
     }
 
-    /// Claims up to `limit` deliveries due at `now_ms`, oldest due first, in one
-    /// transaction.
+    /// Claims up to `request.limit` due deliveries in one transaction, as
+    /// [`Store::record_and_claim`] describes.
+    pub async fn claim_due(&self, request: ClaimRequest) -> Result<Claim, StoreError> {
+        self.record_and_claim(Vec::new(), Some(request)).await
+    }
+
+    /// Records the outcomes of finished attempts, then claims up to `claim.limit`
+    /// deliveries due at `claim.now_ms`, oldest due first, all in one transaction. A
+    /// fan-out therefore commits, and syncs the database file, once per worker cycle
+    /// rather than once per delivery. When it fails, nothing is written, and the
+    /// recorded deliveries are attempted again after their lease.
     ///
-    /// A delivery whose webhook `limits` admit is leased by moving its `next_attempt_at`
-    /// to `now_ms + lease_ms`, and the request is recorded in the webhook's send
-    /// history. A delivery whose webhook is at its limit is moved to the time the limit
-    /// allows. Deliveries of inactive configurations are failed.
-    pub async fn claim_due(
+    /// A delivery whose webhook `claim.limits` admit is leased by moving its
+    /// `next_attempt_at` to `now_ms + lease_ms`, and the request is recorded in the
+    /// webhook's send history. A delivery whose webhook is at its limit is moved to the
+    /// time the limit allows. Deliveries of inactive configurations are failed.
+    pub async fn record_and_claim(
         &self,
-        now_ms: i64,
-        limit: usize,
-        lease_ms: i64,
-        limits: Arc<RateLimits>,
+        outcomes: Vec<OutcomeRecord>,
+        claim: Option<ClaimRequest>,
     ) -> Result<Claim, StoreError> {
         self.run(move |connection| {
+            let now = current_timestamp()?;
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let rows = select_due(&transaction, now_ms, limit)?;
-            let now = current_timestamp()?;
-
-            let mut claim = Claim {
-                due: Vec::with_capacity(rows.len()),
-                dropped: Vec::new(),
-                postponed: Vec::new(),
+            for outcome in &outcomes {
+                write_outcome(&transaction, outcome, &now)?;
+            }
+            let claimed = match &claim {
+                Some(request) => claim_in(&transaction, request, &now)?,
+                None => Claim::default(),
             };
-            let mut histories: HashMap<String, SendHistory> = HashMap::new();
-            let mut events: HashMap<String, Arc<TaskEvent>> = HashMap::new();
-            for row in rows {
-                if !row.active {
-                    fail_delivery(&transaction, row.id, INACTIVE_REASON, &now)?;
-                    claim
-                        .dropped
-                        .push((row.id, row.configuration_id, row.event_id));
-                    continue;
-                }
-
-                // Two deliveries to one webhook in the same claim must see each other's
-                // request, so the claim keeps the histories it has read.
-                let history = match histories.entry(row.configuration_id.clone()) {
-                    Entry::Occupied(entry) => entry.into_mut(),
-                    Entry::Vacant(entry) => entry.insert(row.history()?),
-                };
-                if let Err(wait) = limits.try_admit(history, now_ms) {
-                    let later = now_ms.saturating_add(duration_millis(wait));
-                    set_next_attempt_at(&transaction, row.id, later)?;
-                    claim.postponed.push(PostponedDelivery {
-                        id: row.id,
-                        configuration_id: row.configuration_id,
-                        event_id: row.event_id,
-                        wait,
-                    });
-                    continue;
-                }
-
-                set_next_attempt_at(&transaction, row.id, now_ms.saturating_add(lease_ms))?;
-                let card = match &row.event_id {
-                    Some(event_id) => {
-                        DueCard::Event(read_event(&transaction, event_id, &mut events)?)
-                    }
-                    None => read_welcome_card(&transaction, &row.configuration_id)?,
-                };
-                claim.due.push(DueDelivery {
-                    id: row.id,
-                    event_id: row.event_id,
-                    configuration_id: row.configuration_id,
-                    webhook_url: row.webhook_url,
-                    attempts: row.attempts,
-                    transient_failures: row.transient_failures,
-                    throttled_responses: row.throttled_responses,
-                    card,
-                });
-            }
-
-            let admitted: Vec<&str> = claim
-                .due
-                .iter()
-                .map(|delivery| delivery.configuration_id.as_str())
-                .collect();
-            for configuration_id in admitted {
-                if let Some(history) = histories.remove(configuration_id) {
-                    write_history(&transaction, configuration_id, &history)?;
-                }
-            }
-
             transaction.commit()?;
-            Ok(claim)
+            Ok(claimed)
         })
         .await
     }
@@ -446,22 +407,11 @@ impl Store {
         .await
     }
 
-    /// Records the outcomes of several attempts in one transaction, so that a fan-out
-    /// commits (and syncs to disk) once per batch rather than once per delivery. When it
-    /// fails, none of the batch is recorded, and the deliveries are claimed again after
-    /// their lease.
+    /// Records the outcomes of several attempts in one transaction. When it fails, none
+    /// of them is recorded.
     pub async fn record_outcomes(&self, records: Vec<OutcomeRecord>) -> Result<(), StoreError> {
-        self.run(move |connection| {
-            let now = current_timestamp()?;
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for record in &records {
-                write_outcome(&transaction, record, &now)?;
-            }
-            transaction.commit()?;
-            Ok(())
-        })
-        .await
+        self.record_and_claim(records, None).await?;
+        Ok(())
     }
 
     /// Records an attempt whose webhook was removed: fails this delivery with `reason`,
@@ -521,6 +471,82 @@ pub fn unix_millis() -> Result<i64, StoreError> {
         .duration_since(UNIX_EPOCH)
         .map_err(|_| StoreError::Clock)?;
     Ok(i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Claims due deliveries inside `transaction`, as [`Store::record_and_claim`] describes.
+fn claim_in(
+    transaction: &Transaction<'_>,
+    request: &ClaimRequest,
+    now: &str,
+) -> Result<Claim, StoreError> {
+    let rows = select_due(transaction, request.now_ms, request.limit)?;
+
+    let mut claim = Claim {
+        due: Vec::with_capacity(rows.len()),
+        ..Claim::default()
+    };
+    let mut histories: HashMap<String, SendHistory> = HashMap::new();
+    let mut events: HashMap<String, Arc<TaskEvent>> = HashMap::new();
+    for row in rows {
+        if !row.active {
+            fail_delivery(transaction, row.id, INACTIVE_REASON, now)?;
+            claim
+                .dropped
+                .push((row.id, row.configuration_id, row.event_id));
+            continue;
+        }
+
+        // Two deliveries to one webhook in the same claim must see each other's
+        // request, so the claim keeps the histories it has read.
+        let history = match histories.entry(row.configuration_id.clone()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(row.history()?),
+        };
+        if let Err(wait) = request.limits.try_admit(history, request.now_ms) {
+            let later = request.now_ms.saturating_add(duration_millis(wait));
+            set_next_attempt_at(transaction, row.id, later)?;
+            claim.postponed.push(PostponedDelivery {
+                id: row.id,
+                configuration_id: row.configuration_id,
+                event_id: row.event_id,
+                wait,
+            });
+            continue;
+        }
+
+        set_next_attempt_at(
+            transaction,
+            row.id,
+            request.now_ms.saturating_add(request.lease_ms),
+        )?;
+        let card = match &row.event_id {
+            Some(event_id) => DueCard::Event(read_event(transaction, event_id, &mut events)?),
+            None => read_welcome_card(transaction, &row.configuration_id)?,
+        };
+        claim.due.push(DueDelivery {
+            id: row.id,
+            event_id: row.event_id,
+            configuration_id: row.configuration_id,
+            webhook_url: row.webhook_url,
+            attempts: row.attempts,
+            transient_failures: row.transient_failures,
+            throttled_responses: row.throttled_responses,
+            card,
+        });
+    }
+
+    let admitted: Vec<&str> = claim
+        .due
+        .iter()
+        .map(|delivery| delivery.configuration_id.as_str())
+        .collect();
+    for configuration_id in admitted {
+        if let Some(history) = histories.remove(configuration_id) {
+            write_history(transaction, configuration_id, &history)?;
+        }
+    }
+
+    Ok(claim)
 }
 
 /// Due delivery row joined with its configuration and its webhook's send history.
@@ -818,8 +844,15 @@ mod tests {
             store.upsert(configuration()).await.unwrap();
         }
         let now_ms = unix_millis().unwrap();
-        let limits = Arc::new(RateLimits::new(&[]));
-        let claim = store.claim_due(now_ms, 10, 60_000, limits).await.unwrap();
+        let claim = store
+            .claim_due(ClaimRequest {
+                now_ms,
+                limit: 10,
+                lease_ms: 60_000,
+                limits: Arc::new(RateLimits::new(&[])),
+            })
+            .await
+            .unwrap();
         assert_eq!(claim.due.len(), 3);
         let [delivered, retried, failed] = [0, 1, 2].map(|index| &claim.due[index]);
 

@@ -2,7 +2,7 @@
 //! webhook is at its rate limit, posts the others concurrently and records each outcome.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use tokio::sync::{Notify, Semaphore};
@@ -14,10 +14,10 @@ use super::DeliverySettings;
 use super::address::LocalDelivery;
 use super::backoff::full_jitter;
 use super::classify::Outcome;
-use super::outbox::{Claim, DueDelivery, OutcomeRecord, RetryCause, unix_millis};
+use super::outbox::{Claim, ClaimRequest, DueDelivery, OutcomeRecord, RetryCause, unix_millis};
+use super::outcome_queue::{OutcomeReceiver, OutcomeSender, WorkerStopped, outcome_queue};
 use super::payload::{ClaimPayloads, WebhookRequest};
 use super::rate_limit::RateLimits;
-use super::recorder::{OutcomeRecorder, RecorderStopped};
 use super::send::{build_client, post_card};
 use crate::store::{Store, StoreError};
 
@@ -28,6 +28,11 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// Time added to the request timeout for a claim's lease. A delivery whose worker died
 /// mid-attempt is claimed again after the lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(60);
+
+/// Longest time that an outcome waits in the queue while too few permits are free for a
+/// claim. It bounds how long after its response a card stays unrecorded, which is how
+/// long a crash could make the worker send it again.
+const MAX_OUTCOME_WAIT: Duration = Duration::from_millis(20);
 
 /// Signal that wakes the worker when deliveries were added. Clones share one signal.
 #[derive(Clone, Default)]
@@ -64,13 +69,11 @@ impl DeliveryWorker {
             None => LocalDelivery::Off,
         };
         let client = build_client(settings.request_timeout, local)?;
-        let recorder_stop = CancellationToken::new();
-        let (recorder, recorder_task) =
-            OutcomeRecorder::start(store.clone(), recorder_stop.clone());
+        let (outcomes, outcome_receiver) = outcome_queue();
         let shared = Arc::new(Shared {
             store,
             client,
-            recorder,
+            outcomes,
             limits: Arc::new(RateLimits::new(&settings.rate_windows)),
             random: Mutex::new(fastrand::Rng::new()),
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
@@ -80,12 +83,7 @@ impl DeliveryWorker {
         });
 
         let task = tokio::spawn(async move {
-            run(shared, stop).await;
-            // Every attempt has ended, so no outcome is queued after this.
-            recorder_stop.cancel();
-            if let Err(error) = recorder_task.await {
-                tracing::error!(%error, "the delivery outcome recorder panicked");
-            }
+            run(shared, outcome_receiver, stop).await;
             tracing::info!("delivery worker stopped");
         });
         Ok(Self { task })
@@ -103,7 +101,7 @@ impl DeliveryWorker {
 struct Shared {
     store: Store,
     client: Client,
-    recorder: OutcomeRecorder,
+    outcomes: OutcomeSender,
     settings: DeliverySettings,
     dev_webhook_origin: Option<Url>,
     limits: Arc<RateLimits>,
@@ -112,34 +110,46 @@ struct Shared {
     wake: WakeSignal,
 }
 
-async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+async fn run(shared: Arc<Shared>, mut outcomes: OutcomeReceiver, stop: CancellationToken) {
     tracing::info!(
         concurrency = shared.permits.available_permits(),
         "delivery worker started"
     );
     let mut attempts = JoinSet::new();
     let claim_batch = claim_batch_size(shared.settings.concurrency);
+    let mut pending = Vec::new();
+    let mut oldest_pending: Option<Instant> = None;
 
     while !stop.is_cancelled() {
         reap_finished(&mut attempts);
+        if outcomes.drain_into(&mut pending) > 0 && oldest_pending.is_none() {
+            oldest_pending = Some(Instant::now());
+        }
 
         // While attempts are in flight, the loop claims only once a batch of permits is
-        // free, so that a fan-out takes one claim transaction per batch rather than one
-        // per finished attempt. Each finished attempt wakes the loop.
+        // free, so that a fan-out takes one transaction per batch rather than one per
+        // finished attempt. Each finished attempt wakes the loop.
         let free = shared.permits.available_permits();
         let may_claim = free > 0 && (free >= claim_batch || attempts.is_empty());
+        let must_record = oldest_pending.is_some_and(|since| since.elapsed() >= MAX_OUTCOME_WAIT);
         let mut may_have_more = false;
-        if may_claim {
-            match dispatch_due(&shared, free, &mut attempts).await {
-                Ok(claimed) => may_have_more = claimed == free,
-                Err(error) => log_store_error(&error, "claiming due deliveries failed"),
+        if may_claim || must_record {
+            let records = std::mem::take(&mut pending);
+            oldest_pending = None;
+            let limit = may_claim.then_some(free);
+            match run_cycle(&shared, records, limit, &mut attempts).await {
+                Ok(claimed) => may_have_more = limit == Some(claimed),
+                Err(error) => log_store_error(&error, "recording outcomes and claiming failed"),
             }
         }
         if may_have_more {
             continue;
         }
 
-        let delay = idle_delay(&shared, may_claim).await;
+        let mut delay = idle_delay(&shared, may_claim).await;
+        if let Some(since) = oldest_pending {
+            delay = delay.min(MAX_OUTCOME_WAIT.saturating_sub(since.elapsed()));
+        }
         tokio::select! {
             () = stop.cancelled() => {}
             () = shared.wake.woken() => {}
@@ -153,6 +163,12 @@ async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     );
     while let Some(result) = attempts.join_next().await {
         log_panic(result);
+    }
+    outcomes.drain_into(&mut pending);
+    if !pending.is_empty()
+        && let Err(error) = run_cycle(&shared, pending, None, &mut attempts).await
+    {
+        log_store_error(&error, "recording the last outcomes failed");
     }
 }
 
@@ -199,24 +215,34 @@ async fn idle_delay(shared: &Shared, could_claim: bool) -> Duration {
     until_due.min(idle_poll)
 }
 
-/// Claims up to `free` due deliveries and starts an attempt for each one that the rate
+/// Records `outcomes` and, when `limit` is given, claims up to `limit` due deliveries in
+/// the same transaction, then starts an attempt for each claimed delivery that the rate
 /// limits admit. Returns how many were claimed, postponed ones included.
-async fn dispatch_due(
+///
+/// When the transaction fails, the outcomes are lost with it, and their deliveries are
+/// attempted again when their lease ends.
+async fn run_cycle(
     shared: &Arc<Shared>,
-    free: usize,
+    outcomes: Vec<OutcomeRecord>,
+    limit: Option<usize>,
     attempts: &mut JoinSet<()>,
 ) -> Result<usize, StoreError> {
     let now_ms = unix_millis()?;
     let lease = shared.settings.request_timeout + LEASE_MARGIN;
-    let claim = shared
-        .store
-        .claim_due(
-            now_ms,
-            free,
-            duration_millis(lease),
-            Arc::clone(&shared.limits),
-        )
-        .await?;
+    let request = limit.map(|limit| ClaimRequest {
+        now_ms,
+        limit,
+        lease_ms: duration_millis(lease),
+        limits: Arc::clone(&shared.limits),
+    });
+    let recorded = outcomes.len();
+    let claim = shared.store.record_and_claim(outcomes, request).await;
+    let claim = claim.inspect_err(|_| {
+        tracing::warn!(
+            outcomes = recorded,
+            "outcomes not recorded; their deliveries are sent again after their lease"
+        );
+    })?;
     let claimed = claim.due.len() + claim.dropped.len() + claim.postponed.len();
     log_not_sent(&claim);
 
@@ -232,6 +258,8 @@ async fn dispatch_due(
         let shared = Arc::clone(shared);
         attempts.spawn(async move {
             attempt(&shared, delivery, request).await;
+            // The outcome is queued before the permit is released, so the loop finds
+            // it when it wakes to hand the permit out again.
             drop(permit);
             shared.wake.wake();
         });
@@ -290,11 +318,11 @@ enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Recorder(#[from] RecorderStopped),
+    WorkerStopped(#[from] WorkerStopped),
 }
 
-/// Stores the outcome of an attempt: delivered, retry later or failed through the batching
-/// recorder, and a deactivated configuration at once.
+/// Stores the outcome of an attempt: delivered, retry later or failed through the outcome
+/// queue, and a deactivated configuration at once.
 async fn record_outcome(
     shared: &Shared,
     delivery: &DueDelivery,
@@ -306,10 +334,7 @@ async fn record_outcome(
 
     match outcome {
         Outcome::Delivered => {
-            shared
-                .recorder
-                .record(OutcomeRecord::Delivered { id })
-                .await?;
+            shared.outcomes.send(OutcomeRecord::Delivered { id })?;
             tracing::debug!(
                 delivery_id = delivery.id,
                 configuration_id = %delivery.configuration_id,
@@ -335,15 +360,12 @@ async fn record_outcome(
             };
             // Recording the retry also pauses the webhook until the same time.
             let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
-            shared
-                .recorder
-                .record(OutcomeRecord::Retry {
-                    id,
-                    cause: RetryCause::Throttled,
-                    reason: reason.clone(),
-                    next_attempt_at,
-                })
-                .await?;
+            shared.outcomes.send(OutcomeRecord::Retry {
+                id,
+                cause: RetryCause::Throttled,
+                reason: reason.clone(),
+                next_attempt_at,
+            })?;
             tracing::warn!(
                 delivery_id = delivery.id,
                 configuration_id = %delivery.configuration_id,
@@ -368,15 +390,12 @@ async fn record_outcome(
             let delay =
                 jitter(shared, failures).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
             let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
-            shared
-                .recorder
-                .record(OutcomeRecord::Retry {
-                    id,
-                    cause: RetryCause::Transient,
-                    reason: reason.clone(),
-                    next_attempt_at,
-                })
-                .await?;
+            shared.outcomes.send(OutcomeRecord::Retry {
+                id,
+                cause: RetryCause::Transient,
+                reason: reason.clone(),
+                next_attempt_at,
+            })?;
             tracing::warn!(
                 delivery_id = delivery.id,
                 configuration_id = %delivery.configuration_id,
@@ -419,13 +438,10 @@ async fn record_failed(
     reason: String,
 ) -> Result<(), RecordError> {
     log_failed(delivery, attempt, &reason);
-    shared
-        .recorder
-        .record(OutcomeRecord::Failed {
-            id: delivery.id,
-            reason,
-        })
-        .await?;
+    shared.outcomes.send(OutcomeRecord::Failed {
+        id: delivery.id,
+        reason,
+    })?;
     Ok(())
 }
 
