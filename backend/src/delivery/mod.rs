@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod outcome_queue;
 pub mod payload;
 pub mod rate_limit;
+pub mod ready;
 pub mod send;
 pub mod worker;
 

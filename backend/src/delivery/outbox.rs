@@ -130,6 +130,9 @@ pub struct Claim {
     pub dropped: Vec<(i64, String, Option<String>)>,
     /// Deliveries moved to a later time because their webhook is at its rate limit.
     pub postponed: Vec<PostponedDelivery>,
+    /// When the claim took fewer deliveries than its limit: the earliest
+    /// `next_attempt_at` of the deliveries still to send, if any.
+    pub next_due_at: Option<i64>,
 }
 
 /// Delivery that a claim moved to a later time without counting an attempt.
@@ -149,8 +152,8 @@ pub enum RetryCause {
     Throttled,
 }
 
-/// Outcome of one attempt, to be written by [`Store::record_outcomes`]. Every variant
-/// counts the attempt.
+/// Outcome of one claimed delivery, to be written by [`Store::record_outcomes`]. Every
+/// variant but `Released` counts an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutcomeRecord {
     /// The webhook accepted the card.
@@ -165,13 +168,19 @@ pub enum OutcomeRecord {
     },
     /// The delivery is given up.
     Failed { id: i64, reason: String },
+    /// The claim is given back without an attempt, which is not counted, and the
+    /// delivery is due again at once.
+    Released { id: i64 },
 }
 
 impl OutcomeRecord {
     /// Returns the id of the delivery.
     pub fn delivery_id(&self) -> i64 {
         match self {
-            Self::Delivered { id } | Self::Retry { id, .. } | Self::Failed { id, .. } => *id,
+            Self::Delivered { id }
+            | Self::Retry { id, .. }
+            | Self::Failed { id, .. }
+            | Self::Released { id } => *id,
         }
     }
 }
@@ -377,34 +386,7 @@ impl Store {
 
     /// Returns the earliest `next_attempt_at` of the deliveries still to send.
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
-        self.run(|connection| {
-            let next = connection.query_row(
-                "SELECT MIN(next_attempt_at) FROM deliveries
-                 WHERE state IN ('pending', 'retrying')",
-                [],
-                |row| row.get(0),
-            )?;
-            Ok(next)
-        })
-        .await
-    }
-
-    /// Moves claimed deliveries to a later time without counting an attempt, as
-    /// (delivery id, new `next_attempt_at`) pairs.
-    pub async fn postpone(&self, deliveries: Vec<(i64, i64)>) -> Result<(), StoreError> {
-        self.run(move |connection| {
-            let transaction = connection.transaction()?;
-            for (id, next_attempt_at) in deliveries {
-                transaction.execute(
-                    "UPDATE deliveries SET next_attempt_at = ?2
-                     WHERE id = ?1 AND state IN ('pending', 'retrying')",
-                    params![id, next_attempt_at],
-                )?;
-            }
-            transaction.commit()?;
-            Ok(())
-        })
-        .await
+        self.run(|connection| read_next_due_at(connection)).await
     }
 
     /// Records the outcomes of several attempts in one transaction. When it fails, none
@@ -535,6 +517,10 @@ fn claim_in(
         });
     }
 
+    if claim.due.len() + claim.dropped.len() + claim.postponed.len() < request.limit {
+        claim.next_due_at = read_next_due_at(transaction)?;
+    }
+
     let admitted: Vec<&str> = claim
         .due
         .iter()
@@ -610,6 +596,16 @@ fn select_due(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+fn read_next_due_at(connection: &rusqlite::Connection) -> Result<Option<i64>, StoreError> {
+    let next = connection
+        .prepare_cached(
+            "SELECT MIN(next_attempt_at) FROM deliveries
+             WHERE state IN ('pending', 'retrying')",
+        )?
+        .query_row([], |row| row.get(0))?;
+    Ok(next)
 }
 
 fn set_next_attempt_at(
@@ -765,6 +761,14 @@ fn write_outcome(
                 // do not hit the same throttling.
                 pause_webhook(transaction, *id, *next_attempt_at)?;
             }
+        }
+        OutcomeRecord::Released { id } => {
+            transaction
+                .prepare_cached(
+                    "UPDATE deliveries SET next_attempt_at = ?2
+                     WHERE id = ?1 AND state IN ('pending', 'retrying')",
+                )?
+                .execute(params![id, unix_millis()?])?;
         }
         OutcomeRecord::Failed { id, reason } => {
             transaction

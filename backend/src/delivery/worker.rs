@@ -18,6 +18,7 @@ use super::outbox::{Claim, ClaimRequest, DueDelivery, OutcomeRecord, RetryCause,
 use super::outcome_queue::{OutcomeReceiver, OutcomeSender, WorkerStopped, outcome_queue};
 use super::payload::{ClaimPayloads, WebhookRequest};
 use super::rate_limit::RateLimits;
+use super::ready::{MAX_DISPATCH_DELAY, ReadyQueue, widen_for_dispatch_delay};
 use super::send::{build_client, post_card};
 use crate::store::{Store, StoreError};
 
@@ -74,7 +75,10 @@ impl DeliveryWorker {
             store,
             client,
             outcomes,
-            limits: Arc::new(RateLimits::new(&settings.rate_windows)),
+            limits: Arc::new(RateLimits::new(&widen_for_dispatch_delay(
+                &settings.rate_windows,
+            ))),
+            attempt_ended: Notify::new(),
             random: Mutex::new(fastrand::Rng::new()),
             permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings,
@@ -107,53 +111,75 @@ struct Shared {
     limits: Arc<RateLimits>,
     random: Mutex<fastrand::Rng>,
     permits: Arc<Semaphore>,
+    /// Wakes the loop when an attempt has queued its outcome and released its permit.
+    attempt_ended: Notify,
+    /// Wakes the loop when deliveries were added.
     wake: WakeSignal,
 }
 
 async fn run(shared: Arc<Shared>, mut outcomes: OutcomeReceiver, stop: CancellationToken) {
-    tracing::info!(
-        concurrency = shared.permits.available_permits(),
-        "delivery worker started"
-    );
+    let concurrency = shared.settings.concurrency.max(1);
+    tracing::info!(concurrency, "delivery worker started");
     let mut attempts = JoinSet::new();
-    let claim_batch = claim_batch_size(shared.settings.concurrency);
+    let mut ready = ReadyQueue::new(READY_PER_PERMIT * concurrency);
+    let mut claim_size = concurrency;
     let mut pending = Vec::new();
     let mut oldest_pending: Option<Instant> = None;
+    let mut cycle: Option<JoinHandle<Result<CycleResult, StoreError>>> = None;
+    // Time from which a claim may find due deliveries again, after one found fewer
+    // than it could take.
+    let mut claim_after: Option<Instant> = None;
 
     while !stop.is_cancelled() {
         reap_finished(&mut attempts);
         if outcomes.drain_into(&mut pending) > 0 && oldest_pending.is_none() {
             oldest_pending = Some(Instant::now());
         }
+        let expired = dispatch_ready(&shared, &mut ready, &mut pending, &mut attempts);
+        if expired > 0 {
+            // The webhooks answer more slowly than the claim size assumed.
+            claim_size = (claim_size / 2).max(concurrency);
+            oldest_pending.get_or_insert_with(Instant::now);
+        }
 
-        // While attempts are in flight, the loop claims only once a batch of permits is
-        // free, so that a fan-out takes one transaction per batch rather than one per
-        // finished attempt. Each finished attempt wakes the loop.
-        let free = shared.permits.available_permits();
-        let may_claim = free > 0 && (free >= claim_batch || attempts.is_empty());
-        let must_record = oldest_pending.is_some_and(|since| since.elapsed() >= MAX_OUTCOME_WAIT);
-        let mut may_have_more = false;
-        if may_claim || must_record {
-            let records = std::mem::take(&mut pending);
-            oldest_pending = None;
-            let limit = may_claim.then_some(free);
-            match run_cycle(&shared, records, limit, &mut attempts).await {
-                Ok(claimed) => may_have_more = limit == Some(claimed),
-                Err(error) => log_store_error(&error, "recording outcomes and claiming failed"),
+        if cycle.is_none() {
+            let now = Instant::now();
+            let may_claim = ready.len() <= concurrency
+                && ready.room() > 0
+                && claim_after.is_none_or(|after| now >= after);
+            let must_record =
+                oldest_pending.is_some_and(|since| now.duration_since(since) >= MAX_OUTCOME_WAIT);
+            if may_claim || must_record {
+                let records = std::mem::take(&mut pending);
+                oldest_pending = None;
+                let limit = may_claim.then(|| claim_size.min(ready.room()));
+                cycle = Some(tokio::spawn(run_cycle(Arc::clone(&shared), records, limit)));
             }
         }
-        if may_have_more {
-            continue;
-        }
 
-        let mut delay = idle_delay(&shared, may_claim).await;
-        if let Some(since) = oldest_pending {
-            delay = delay.min(MAX_OUTCOME_WAIT.saturating_sub(since.elapsed()));
-        }
+        let delay = idle_delay(&shared, claim_after, oldest_pending);
         tokio::select! {
             () = stop.cancelled() => {}
-            () = shared.wake.woken() => {}
+            () = shared.wake.woken() => claim_after = None,
+            () = shared.attempt_ended.notified() => {}
             () = tokio::time::sleep(delay) => {}
+            joined = async { cycle.as_mut().expect("guarded by the branch condition").await },
+                if cycle.is_some() =>
+            {
+                cycle = None;
+                let Some(result) = take_cycle_result(joined) else {
+                    continue;
+                };
+                if result.claimed < result.limit {
+                    claim_after = Some(next_claim_time(&shared, result.next_due_at));
+                } else if ready.is_empty() {
+                    // The queue ran dry before the claim returned, so claim more next time.
+                    claim_size = (claim_size * 2).min(READY_PER_PERMIT * concurrency);
+                }
+                for (delivery, request) in result.due {
+                    ready.push(delivery, request, result.claimed_at);
+                }
+            }
         }
     }
 
@@ -161,22 +187,31 @@ async fn run(shared: Arc<Shared>, mut outcomes: OutcomeReceiver, stop: Cancellat
         in_flight = attempts.len(),
         "delivery worker stopping after the attempts in flight"
     );
+    if let Some(cycle) = cycle.take()
+        && let Some(result) = take_cycle_result(cycle.await)
+    {
+        for (delivery, request) in result.due {
+            ready.push(delivery, request, result.claimed_at);
+        }
+    }
+    // Deliveries claimed but not started are given back rather than sent.
+    let mut unsent = Vec::new();
+    while let Some(entry) = ready.pop_sendable(Instant::now(), &mut unsent) {
+        unsent.push(entry.delivery.id);
+    }
+    pending.extend(unsent.into_iter().map(|id| OutcomeRecord::Released { id }));
     while let Some(result) = attempts.join_next().await {
         log_panic(result);
     }
     outcomes.drain_into(&mut pending);
-    if !pending.is_empty()
-        && let Err(error) = run_cycle(&shared, pending, None, &mut attempts).await
-    {
-        log_store_error(&error, "recording the last outcomes failed");
+    if !pending.is_empty() {
+        take_cycle_result(Ok(run_cycle(Arc::clone(&shared), pending, None).await));
     }
 }
 
-/// Returns how many permits must be free before the loop claims while attempts are in
-/// flight: a quarter of the concurrency, at least 1.
-fn claim_batch_size(concurrency: usize) -> usize {
-    (concurrency / 4).max(1)
-}
+/// Most deliveries claimed ahead, per permit. A fan-out then commits once per up to this
+/// many permits' worth of deliveries rather than once per few finished attempts.
+const READY_PER_PERMIT: usize = 4;
 
 fn reap_finished(attempts: &mut JoinSet<()>) {
     while let Some(result) = attempts.try_join_next() {
@@ -191,48 +226,69 @@ fn log_panic(result: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// Returns how long the loop may sleep: until the next delivery is due, at most the idle
-/// poll. When it could not claim, because too few permits are free, it waits for an
-/// attempt to finish, which wakes it.
-async fn idle_delay(shared: &Shared, could_claim: bool) -> Duration {
-    let idle_poll = shared.settings.idle_poll;
-    if !could_claim {
-        return idle_poll;
+/// Starts an attempt for each ready delivery that gets a permit, and gives back the
+/// deliveries that waited too long. Returns how many were given back.
+fn dispatch_ready(
+    shared: &Arc<Shared>,
+    ready: &mut ReadyQueue,
+    pending: &mut Vec<OutcomeRecord>,
+    attempts: &mut JoinSet<()>,
+) -> usize {
+    let mut expired = Vec::new();
+    while !ready.is_empty() {
+        let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
+            break;
+        };
+        let Some(entry) = ready.pop_sendable(Instant::now(), &mut expired) else {
+            break;
+        };
+        let shared = Arc::clone(shared);
+        attempts.spawn(async move {
+            attempt(&shared, entry.delivery, entry.request).await;
+            // The outcome is queued before the permit is released, so the loop finds
+            // it when it wakes to hand the permit out again.
+            drop(permit);
+            shared.attempt_ended.notify_one();
+        });
     }
+    for id in &expired {
+        tracing::debug!(
+            delivery_id = id,
+            "claimed delivery given back because it waited too long for a permit"
+        );
+    }
+    pending.extend(expired.iter().map(|&id| OutcomeRecord::Released { id }));
+    expired.len()
+}
 
-    let next_due = match shared.store.next_due_at().await {
-        Ok(next_due) => next_due,
-        Err(error) => {
-            log_store_error(&error, "reading the next due delivery failed");
-            return idle_poll;
-        }
-    };
-    let Some(next_due) = next_due else {
-        return idle_poll;
-    };
-    let now = unix_millis().unwrap_or(next_due);
-    let until_due = Duration::from_millis(u64::try_from(next_due - now).unwrap_or(0));
-    until_due.min(idle_poll)
+/// Result of one store cycle, with the requests of the claimed deliveries built.
+struct CycleResult {
+    due: Vec<(DueDelivery, Result<WebhookRequest, String>)>,
+    /// Deliveries claimed, postponed and failed ones included.
+    claimed: usize,
+    limit: usize,
+    next_due_at: Option<i64>,
+    /// Time at which the rate limits counted the claimed deliveries' requests.
+    claimed_at: Instant,
 }
 
 /// Records `outcomes` and, when `limit` is given, claims up to `limit` due deliveries in
-/// the same transaction, then starts an attempt for each claimed delivery that the rate
-/// limits admit. Returns how many were claimed, postponed ones included.
+/// the same transaction, and builds the requests of the claimed deliveries.
 ///
 /// When the transaction fails, the outcomes are lost with it, and their deliveries are
 /// attempted again when their lease ends.
 async fn run_cycle(
-    shared: &Arc<Shared>,
+    shared: Arc<Shared>,
     outcomes: Vec<OutcomeRecord>,
     limit: Option<usize>,
-    attempts: &mut JoinSet<()>,
-) -> Result<usize, StoreError> {
+) -> Result<CycleResult, StoreError> {
+    // The claim counts its requests at this time, so the dispatch delay starts here.
+    let claimed_at = Instant::now();
     let now_ms = unix_millis()?;
-    let lease = shared.settings.request_timeout + LEASE_MARGIN;
     let request = limit.map(|limit| ClaimRequest {
         now_ms,
         limit,
-        lease_ms: duration_millis(lease),
+        lease_ms: duration_millis(lease_duration(&shared.settings)),
         limits: Arc::clone(&shared.limits),
     });
     let recorded = outcomes.len();
@@ -247,28 +303,75 @@ async fn run_cycle(
     log_not_sent(&claim);
 
     let mut payloads = ClaimPayloads::default();
-    let mut unsent = Vec::new();
-    for delivery in claim.due {
-        let request = payloads.request_for(&delivery, shared.dev_webhook_origin.as_ref());
-        let Ok(permit) = Arc::clone(&shared.permits).try_acquire_owned() else {
-            // Only this loop takes permits, and it claimed no more than were free.
-            unsent.push((delivery.id, now_ms));
-            continue;
-        };
-        let shared = Arc::clone(shared);
-        attempts.spawn(async move {
-            attempt(&shared, delivery, request).await;
-            // The outcome is queued before the permit is released, so the loop finds
-            // it when it wakes to hand the permit out again.
-            drop(permit);
-            shared.wake.wake();
-        });
-    }
+    let due = claim
+        .due
+        .into_iter()
+        .map(|delivery| {
+            let request = payloads.request_for(&delivery, shared.dev_webhook_origin.as_ref());
+            (delivery, request)
+        })
+        .collect();
+    Ok(CycleResult {
+        due,
+        claimed,
+        limit: limit.unwrap_or(0),
+        next_due_at: claim.next_due_at,
+        claimed_at,
+    })
+}
 
-    if !unsent.is_empty() {
-        shared.store.postpone(unsent).await?;
+/// Returns the lease of a claim: the longest wait for a permit, the request timeout and
+/// a margin. A delivery whose worker died mid-attempt is claimed again after it.
+fn lease_duration(settings: &DeliverySettings) -> Duration {
+    MAX_DISPATCH_DELAY + settings.request_timeout + LEASE_MARGIN
+}
+
+/// Logs a failed cycle and returns the result of a successful one.
+fn take_cycle_result(
+    joined: Result<Result<CycleResult, StoreError>, tokio::task::JoinError>,
+) -> Option<CycleResult> {
+    match joined {
+        Ok(Ok(result)) => Some(result),
+        Ok(Err(error)) => {
+            log_store_error(&error, "recording outcomes and claiming failed");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "a store cycle panicked");
+            None
+        }
     }
-    Ok(claimed)
+}
+
+/// Returns when the next claim may find due deliveries: when the earliest is due, at
+/// most the idle poll from now, in case another process added some.
+fn next_claim_time(shared: &Shared, next_due_at: Option<i64>) -> Instant {
+    let idle_poll = shared.settings.idle_poll;
+    let until_due = match (next_due_at, unix_millis()) {
+        (Some(next_due_at), Ok(now_ms)) => {
+            Duration::from_millis(u64::try_from(next_due_at - now_ms).unwrap_or(0))
+        }
+        _ => idle_poll,
+    };
+    Instant::now() + until_due.min(idle_poll)
+}
+
+/// Returns how long the loop may sleep before it has work of its own: claiming again,
+/// or recording outcomes that have waited long enough.
+fn idle_delay(
+    shared: &Shared,
+    claim_after: Option<Instant>,
+    oldest_pending: Option<Instant>,
+) -> Duration {
+    let now = Instant::now();
+    let mut delay = shared.settings.idle_poll;
+    if let Some(after) = claim_after {
+        delay = delay.min(after.saturating_duration_since(now));
+    }
+    if let Some(since) = oldest_pending {
+        delay = delay.min((since + MAX_OUTCOME_WAIT).saturating_duration_since(now));
+    }
+    delay
 }
 
 /// Logs the deliveries that a claim failed or postponed instead of leasing.
