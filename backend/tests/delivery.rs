@@ -726,3 +726,30 @@ async fn throttling_pauses_other_deliveries() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn retry_comes_before_idle_poll() {
+    let webhooks = FakeWebhooks::start().await;
+    let (_directory, database) = temp_database();
+    let mut settings = delivery_settings(&database, &webhooks);
+    // Longer than `wait_until` waits, so only the retry's own due time can wake the
+    // worker in time.
+    settings.delivery.idle_poll = Duration::from_secs(60);
+    let server = TestServer::start(settings).await;
+    create_configuration(&server, &webhooks, "flaky", &["created"]).await;
+    wait_until_all_sent(&database).await;
+    webhooks.set_behavior("flaky", Behavior::FailEventCards(1));
+
+    accept_event(&server, &task_event("created", "T-retry")).await;
+    wait_until_all_sent(&database).await;
+
+    let event_posts: Vec<_> = webhooks
+        .received_by("flaky")
+        .into_iter()
+        .filter(|received| received.is_event_card())
+        .collect();
+    assert_eq!(event_posts.len(), 2);
+    assert_eq!(event_posts[0].status, 503);
+    assert_eq!(event_posts[1].status, 200);
+    server.stop().await;
+}

@@ -91,3 +91,89 @@ impl ReadyQueue {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::outbox::DueCard;
+
+    fn delivery(id: i64) -> DueDelivery {
+        DueDelivery {
+            id,
+            event_id: None,
+            configuration_id: format!("configuration-{id}"),
+            webhook_url: format!("http://127.0.0.1:9/webhooks/{id}"),
+            attempts: 0,
+            transient_failures: 0,
+            throttled_responses: 0,
+            card: DueCard::Welcome {
+                config_name: "Tasks".to_owned(),
+                event_types: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn pops_in_claim_order() {
+        let start = Instant::now();
+        let mut queue = ReadyQueue::new(3);
+        for id in 1..=3 {
+            queue.push(delivery(id), Err("unused".to_owned()), start);
+        }
+        let mut expired = Vec::new();
+
+        assert_eq!(queue.room(), 0);
+        let popped: Vec<i64> = std::iter::from_fn(|| queue.pop_sendable(start, &mut expired))
+            .map(|entry| entry.delivery.id)
+            .collect();
+
+        assert_eq!(popped, vec![1, 2, 3]);
+        assert!(expired.is_empty());
+        assert_eq!(queue.room(), 3);
+    }
+
+    #[test]
+    fn late_deliveries_are_given_back() {
+        let start = Instant::now();
+        let mut queue = ReadyQueue::new(4);
+        queue.push(delivery(1), Err("unused".to_owned()), start);
+        queue.push(delivery(2), Err("unused".to_owned()), start);
+        queue.push(
+            delivery(3),
+            Err("unused".to_owned()),
+            start + MAX_DISPATCH_DELAY,
+        );
+        let mut expired = Vec::new();
+
+        let sendable = queue.pop_sendable(start + MAX_DISPATCH_DELAY * 2, &mut expired);
+
+        assert_eq!(sendable.map(|entry| entry.delivery.id), Some(3));
+        assert_eq!(expired, vec![1, 2]);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn delivery_at_max_delay_is_sent() {
+        let start = Instant::now();
+        let mut queue = ReadyQueue::new(1);
+        queue.push(delivery(1), Err("unused".to_owned()), start);
+        let mut expired = Vec::new();
+
+        let sendable = queue.pop_sendable(start + MAX_DISPATCH_DELAY, &mut expired);
+
+        assert!(sendable.is_some());
+        assert!(expired.is_empty());
+    }
+
+    #[test]
+    fn windows_widen_by_dispatch_delay() {
+        let windows = [RateWindow::new(Duration::from_secs(1), 4)];
+
+        let widened = widen_for_dispatch_delay(&windows);
+
+        assert_eq!(
+            widened,
+            vec![RateWindow::new(Duration::from_millis(1_250), 4)]
+        );
+    }
+}

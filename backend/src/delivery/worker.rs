@@ -30,9 +30,9 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// mid-attempt is claimed again after the lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(60);
 
-/// Longest time that an outcome waits in the queue while too few permits are free for a
-/// claim. It bounds how long after its response a card stays unrecorded, which is how
-/// long a crash could make the worker send it again.
+/// Longest time that an outcome waits for the next claim before it is recorded alone. It
+/// bounds how long after its response a card stays unrecorded, which is how long a crash
+/// could make the worker send it again.
 const MAX_OUTCOME_WAIT: Duration = Duration::from_millis(20);
 
 /// Signal that wakes the worker when deliveries were added. Clones share one signal.
@@ -152,6 +152,11 @@ async fn run(shared: Arc<Shared>, mut outcomes: OutcomeReceiver, stop: Cancellat
             if may_claim || must_record {
                 let records = std::mem::take(&mut pending);
                 oldest_pending = None;
+                if let Some(due_at) = earliest_due_at(&records) {
+                    // A claim that found nothing due did not see these retries.
+                    let due = instant_at(due_at);
+                    claim_after = claim_after.map(|after| after.min(due));
+                }
                 let limit = may_claim.then(|| claim_size.min(ready.room()));
                 cycle = Some(tokio::spawn(run_cycle(Arc::clone(&shared), records, limit)));
             }
@@ -343,17 +348,37 @@ fn take_cycle_result(
     }
 }
 
+/// Returns the earliest time at which `records` make a delivery due again, in Unix
+/// milliseconds.
+fn earliest_due_at(records: &[OutcomeRecord]) -> Option<i64> {
+    records
+        .iter()
+        .filter_map(|record| match record {
+            OutcomeRecord::Retry {
+                next_attempt_at, ..
+            } => Some(*next_attempt_at),
+            // A released delivery is due at once.
+            OutcomeRecord::Released { .. } => Some(i64::MIN),
+            OutcomeRecord::Delivered { .. } | OutcomeRecord::Failed { .. } => None,
+        })
+        .min()
+}
+
+/// Returns the instant of the Unix time `at_ms`, or now when that has passed.
+fn instant_at(at_ms: i64) -> Instant {
+    let until = unix_millis()
+        .map(|now_ms| {
+            Duration::from_millis(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0))
+        })
+        .unwrap_or_default();
+    Instant::now() + until
+}
+
 /// Returns when the next claim may find due deliveries: when the earliest is due, at
 /// most the idle poll from now, in case another process added some.
 fn next_claim_time(shared: &Shared, next_due_at: Option<i64>) -> Instant {
-    let idle_poll = shared.settings.idle_poll;
-    let until_due = match (next_due_at, unix_millis()) {
-        (Some(next_due_at), Ok(now_ms)) => {
-            Duration::from_millis(u64::try_from(next_due_at - now_ms).unwrap_or(0))
-        }
-        _ => idle_poll,
-    };
-    Instant::now() + until_due.min(idle_poll)
+    let latest = Instant::now() + shared.settings.idle_poll;
+    next_due_at.map_or(latest, |due_at| instant_at(due_at).min(latest))
 }
 
 /// Returns how long the loop may sleep before it has work of its own: claiming again,
