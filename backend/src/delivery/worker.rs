@@ -121,8 +121,12 @@ async fn run(shared: Arc<Shared>, mut outcomes: OutcomeReceiver, stop: Cancellat
     let concurrency = shared.settings.concurrency.max(1);
     tracing::info!(concurrency, "delivery worker started");
     let mut attempts = JoinSet::new();
-    let mut ready = ReadyQueue::new(READY_PER_PERMIT * concurrency);
-    let mut claim_size = concurrency;
+    let capacity = READY_PER_PERMIT * concurrency;
+    let mut ready = ReadyQueue::new(capacity);
+    // Deliveries per claim: halved when queued deliveries wait too long, because the
+    // webhooks answer slowly, and doubled again after each full claim without that.
+    let mut claim_size = capacity;
+    let mut expired_since_claim = false;
     let mut pending = Vec::new();
     let mut oldest_pending: Option<Instant> = None;
     let mut cycle: Option<JoinHandle<Result<CycleResult, StoreError>>> = None;
@@ -137,14 +141,16 @@ async fn run(shared: Arc<Shared>, mut outcomes: OutcomeReceiver, stop: Cancellat
         }
         let expired = dispatch_ready(&shared, &mut ready, &mut pending, &mut attempts);
         if expired > 0 {
-            // The webhooks answer more slowly than the claim size assumed.
             claim_size = (claim_size / 2).max(concurrency);
+            expired_since_claim = true;
             oldest_pending.get_or_insert_with(Instant::now);
         }
 
         if cycle.is_none() {
             let now = Instant::now();
-            let may_claim = ready.len() <= concurrency
+            // Claiming while two rounds of permits are still queued keeps the queue
+            // from running dry while the claim runs.
+            let may_claim = ready.len() <= 2 * concurrency
                 && ready.room() > 0
                 && claim_after.is_none_or(|after| now >= after);
             let must_record =
@@ -177,10 +183,10 @@ async fn run(shared: Arc<Shared>, mut outcomes: OutcomeReceiver, stop: Cancellat
                 };
                 if result.claimed < result.limit {
                     claim_after = Some(next_claim_time(&shared, result.next_due_at));
-                } else if ready.is_empty() {
-                    // The queue ran dry before the claim returned, so claim more next time.
-                    claim_size = (claim_size * 2).min(READY_PER_PERMIT * concurrency);
+                } else if !expired_since_claim {
+                    claim_size = (claim_size * 2).min(capacity);
                 }
+                expired_since_claim = false;
                 for (delivery, request) in result.due {
                     ready.push(delivery, request, result.claimed_at);
                 }
