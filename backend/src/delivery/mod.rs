@@ -3,8 +3,10 @@
 //! the check of the addresses connected to.
 
 pub mod address;
+mod attempt;
 pub mod backoff;
 pub mod classify;
+mod cycle;
 pub mod outbox;
 pub mod outcome_queue;
 pub mod payload;
