@@ -5,8 +5,9 @@ use std::sync::PoisonError;
 use std::time::Duration;
 
 use super::backoff::full_jitter;
+use super::claim::DueDelivery;
 use super::classify::Outcome;
-use super::outbox::{DueDelivery, OutcomeRecord, RetryCause, unix_millis};
+use super::outbox::{OutcomeRecord, RetryCause, unix_millis};
 use super::outcome_queue::WorkerStopped;
 use super::payload::WebhookRequest;
 use super::send::post_card;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::DeliverySettings;
-use super::outbox::{Claim, ClaimRequest, DueDelivery, OutcomeRecord, unix_millis};
+use super::claim::{Claim, ClaimRequest, DueDelivery};
+use super::outbox::{OutcomeRecord, unix_millis};
 use super::payload::{ClaimPayloads, WebhookRequest};
 use super::ready::MAX_DISPATCH_DELAY;
 use super::worker::{Shared, duration_millis, log_store_error};

@@ -5,6 +5,7 @@
 pub mod address;
 mod attempt;
 pub mod backoff;
+pub mod claim;
 pub mod classify;
 mod cycle;
 pub mod outbox;

@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use url::Url;
 
-use super::outbox::{DueCard, DueDelivery};
+use super::claim::{DueCard, DueDelivery};
 use crate::cards::{CardContent, PayloadFormat, build_payload};
 use crate::webhook_url::WebhookUrl;
 

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::outbox::DueDelivery;
+use super::claim::DueDelivery;
 use super::payload::WebhookRequest;
 use super::rate_limit::RateWindow;
 
@@ -95,7 +95,7 @@ impl ReadyQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::outbox::DueCard;
+    use crate::delivery::claim::DueCard;
 
     fn delivery(id: i64) -> DueDelivery {
         DueDelivery {
