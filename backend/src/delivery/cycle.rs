@@ -75,7 +75,7 @@ pub async fn run_cycle(
     })
 }
 
-/// Returns the lease of a claim: the longest wait for a permit, the request timeout and
+/// Returns the lease of a claim: the longest wait for a sender, the request timeout and
 /// a margin. A delivery whose worker died mid-attempt is claimed again after it.
 fn lease_duration(settings: &DeliverySettings) -> Duration {
     MAX_DISPATCH_DELAY + settings.request_timeout + LEASE_MARGIN

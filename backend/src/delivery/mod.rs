@@ -14,6 +14,7 @@ pub mod payload;
 pub mod rate_limit;
 pub mod ready;
 pub mod send;
+mod sender;
 pub mod worker;
 
 use std::time::Duration;

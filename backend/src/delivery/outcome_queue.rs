@@ -9,9 +9,9 @@ use super::outbox::OutcomeRecord;
 
 /// Sending side of the queue, shared by the attempts.
 ///
-/// The queue needs no capacity limit: each attempt queues one outcome before it
-/// releases its permit, and the worker drains the queue in the cycle that hands permits
-/// out again, so no more outcomes wait than the worker has permits.
+/// The queue needs no capacity limit: the senders only attempt deliveries from the
+/// ready queue, which the worker refills only in a loop turn that drained this queue
+/// first. So at most two ready queues' worth of outcomes wait here.
 #[derive(Clone)]
 pub struct OutcomeSender(mpsc::UnboundedSender<OutcomeRecord>);
 

@@ -1,6 +1,6 @@
-//! Claimed deliveries that wait for a permit, oldest claim first.
+//! Claimed deliveries that wait for a sender, oldest claim first.
 //!
-//! The worker claims ahead of its free permits, so that a fan-out writes the outbox once
+//! The worker claims ahead of its idle senders, so that a fan-out writes the outbox once
 //! per batch of deliveries. The rate limits admitted each delivery at its claim, so a
 //! delivery may only be sent within [`MAX_DISPATCH_DELAY`] of it: the limits are widened
 //! by that delay to stay exact. A delivery that waited longer is given back unsent.
@@ -34,7 +34,7 @@ pub struct ReadyDelivery {
     claimed_at: Instant,
 }
 
-/// Claimed deliveries waiting for a permit.
+/// Claimed deliveries waiting for a sender.
 pub struct ReadyQueue {
     entries: VecDeque<ReadyDelivery>,
     capacity: usize,

@@ -1,18 +1,18 @@
 //! The delivery worker: claims due deliveries from the outbox, holds back those whose
 //! webhook is at its rate limit, posts the others concurrently and records each outcome.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::DeliverySettings;
 use super::address::LocalDelivery;
-use super::attempt::attempt;
 use super::cycle::{
     CycleResult, earliest_due_at, instant_at, next_claim_time, run_cycle, take_cycle_result,
 };
@@ -21,10 +21,12 @@ use super::outcome_queue::{OutcomeReceiver, OutcomeSender, outcome_queue};
 use super::rate_limit::RateLimits;
 use super::ready::{ReadyQueue, widen_for_dispatch_delay};
 use super::send::build_client;
+use super::sender::run_sender;
 use crate::store::{Store, StoreError};
 
-/// Longest time that an outcome waits for the next claim before it is recorded alone. It
-/// bounds how long after its response a card stays unrecorded, which is how long a crash
+/// Longest time that an outcome waits in the loop for the next claim before it is
+/// recorded alone. The loop also looks for new outcomes this often, so a card stays
+/// unrecorded at most about twice this after its response, which is how long a crash
 /// could make the worker send it again.
 const MAX_OUTCOME_WAIT: Duration = Duration::from_millis(20);
 
@@ -64,6 +66,7 @@ impl DeliveryWorker {
         };
         let client = build_client(settings.request_timeout, local)?;
         let (outcomes, outcome_receiver) = outcome_queue();
+        let concurrency = settings.concurrency.max(1);
         let shared = Arc::new(Shared {
             store,
             client,
@@ -71,9 +74,12 @@ impl DeliveryWorker {
             limits: Arc::new(RateLimits::new(&widen_for_dispatch_delay(
                 &settings.rate_windows,
             ))),
-            attempt_ended: Notify::new(),
             random: Mutex::new(fastrand::Rng::new()),
-            permits: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            ready: Mutex::new(ReadyQueue::new(READY_PER_SENDER * concurrency)),
+            ready_added: Notify::new(),
+            ready_low: Notify::new(),
+            ready_low_water: 2 * concurrency,
+            in_flight: AtomicUsize::new(0),
             settings,
             dev_webhook_origin,
             wake,
@@ -103,24 +109,38 @@ pub(super) struct Shared {
     pub(super) dev_webhook_origin: Option<Url>,
     pub(super) limits: Arc<RateLimits>,
     pub(super) random: Mutex<fastrand::Rng>,
-    permits: Arc<Semaphore>,
-    /// Wakes the loop when an attempt has queued its outcome and released its permit.
-    attempt_ended: Notify,
-    /// Wakes the loop when deliveries were added.
+    /// Claimed deliveries waiting for a sender.
+    ready: Mutex<ReadyQueue>,
+    /// Wakes the waiting senders when deliveries were queued.
+    pub(super) ready_added: Notify,
+    /// Wakes the loop when the ready queue holds `ready_low_water` deliveries or fewer.
+    pub(super) ready_low: Notify,
+    pub(super) ready_low_water: usize,
+    /// Attempts in progress.
+    pub(super) in_flight: AtomicUsize,
+    /// Wakes the loop when deliveries were added to the outbox.
     wake: WakeSignal,
 }
 
-/// Most deliveries claimed ahead, per permit. A fan-out then commits once per up to this
-/// many permits' worth of deliveries rather than once per few finished attempts.
-const READY_PER_PERMIT: usize = 4;
+impl Shared {
+    pub(super) fn lock_ready(&self) -> MutexGuard<'_, ReadyQueue> {
+        // The queue is consistent after any panic, because every change is one
+        // `VecDeque` operation.
+        self.ready.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
-/// State of the worker loop.
+/// Most deliveries claimed ahead, per sender. A fan-out then commits once per up to this
+/// many rounds of attempts rather than once per few finished attempts.
+const READY_PER_SENDER: usize = 4;
+
+/// State of the worker loop, which runs the store cycles while the senders attempt the
+/// claimed deliveries.
 struct WorkerLoop {
     shared: Arc<Shared>,
     outcomes: OutcomeReceiver,
-    attempts: JoinSet<()>,
+    senders: JoinSet<()>,
     concurrency: usize,
-    ready: ReadyQueue,
     /// Deliveries per claim: halved when queued deliveries wait too long, because the
     /// webhooks answer slowly, and doubled again after each full claim without that.
     claim_size: usize,
@@ -138,14 +158,12 @@ struct WorkerLoop {
 impl WorkerLoop {
     fn new(shared: Arc<Shared>, outcomes: OutcomeReceiver) -> Self {
         let concurrency = shared.settings.concurrency.max(1);
-        let capacity = READY_PER_PERMIT * concurrency;
         Self {
             shared,
             outcomes,
-            attempts: JoinSet::new(),
+            senders: JoinSet::new(),
             concurrency,
-            ready: ReadyQueue::new(capacity),
-            claim_size: capacity,
+            claim_size: READY_PER_SENDER * concurrency,
             expired_since_claim: false,
             pending: Vec::new(),
             oldest_pending: None,
@@ -154,14 +172,18 @@ impl WorkerLoop {
         }
     }
 
-    /// Runs until `stop` is cancelled, then gives back the deliveries not started, waits
-    /// for the attempts in flight and records their outcomes.
+    /// Runs until `stop` is cancelled, then waits for the attempts in progress, gives
+    /// back the deliveries not started and records the outcomes.
     async fn run(mut self, stop: CancellationToken) {
         tracing::info!(concurrency = self.concurrency, "delivery worker started");
+        for _ in 0..self.concurrency {
+            self.senders
+                .spawn(run_sender(Arc::clone(&self.shared), stop.clone()));
+        }
 
         while !stop.is_cancelled() {
-            self.collect_finished();
-            self.dispatch_ready();
+            self.collect_outcomes();
+            self.replace_failed_senders(&stop);
             if self.cycle.is_none() {
                 self.start_cycle_when_due();
             }
@@ -170,7 +192,7 @@ impl WorkerLoop {
             tokio::select! {
                 () = stop.cancelled() => {}
                 () = self.shared.wake.woken() => self.claim_after = None,
-                () = self.shared.attempt_ended.notified() => {}
+                () = self.shared.ready_low.notified() => {}
                 () = tokio::time::sleep(delay) => {}
                 joined = async { self.cycle.as_mut().expect("guarded by the branch condition").await },
                     if self.cycle.is_some() =>
@@ -186,61 +208,48 @@ impl WorkerLoop {
         self.shut_down().await;
     }
 
-    /// Reaps the finished attempt tasks and takes the outcomes they queued.
-    fn collect_finished(&mut self) {
-        while let Some(result) = self.attempts.try_join_next() {
-            log_panic(result);
-        }
-        if self.outcomes.drain_into(&mut self.pending) > 0 && self.oldest_pending.is_none() {
-            self.oldest_pending = Some(Instant::now());
-        }
-    }
-
-    /// Starts an attempt for each ready delivery that gets a permit, and gives back the
-    /// deliveries that waited too long.
-    fn dispatch_ready(&mut self) {
-        let mut expired = Vec::new();
-        while !self.ready.is_empty() {
-            let Ok(permit) = Arc::clone(&self.shared.permits).try_acquire_owned() else {
-                break;
-            };
-            let Some(entry) = self.ready.pop_sendable(Instant::now(), &mut expired) else {
-                break;
-            };
-            let shared = Arc::clone(&self.shared);
-            self.attempts.spawn(async move {
-                attempt(&shared, entry.delivery, entry.request).await;
-                // The outcome is queued before the permit is released, so the loop finds
-                // it when it wakes to hand the permit out again.
-                drop(permit);
-                shared.attempt_ended.notify_one();
-            });
-        }
-        if expired.is_empty() {
+    /// Takes the outcomes that the senders queued. Deliveries given back because they
+    /// waited too long make the next claims smaller.
+    fn collect_outcomes(&mut self) {
+        let before = self.pending.len();
+        if self.outcomes.drain_into(&mut self.pending) == 0 {
             return;
         }
 
-        for id in &expired {
-            tracing::debug!(
-                delivery_id = id,
-                "claimed delivery given back because it waited too long for a permit"
-            );
-        }
-        self.pending
-            .extend(expired.iter().map(|&id| OutcomeRecord::Released { id }));
         self.oldest_pending.get_or_insert_with(Instant::now);
-        self.claim_size = (self.claim_size / 2).max(self.concurrency);
-        self.expired_since_claim = true;
+        let released = self.pending[before..]
+            .iter()
+            .any(|record| matches!(record, OutcomeRecord::Released { .. }));
+        if released {
+            self.claim_size = (self.claim_size / 2).max(self.concurrency);
+            self.expired_since_claim = true;
+        }
+    }
+
+    /// Starts a new sender for each one that panicked, so the concurrency stays whole.
+    fn replace_failed_senders(&mut self, stop: &CancellationToken) {
+        while let Some(result) = self.senders.try_join_next() {
+            if let Err(error) = result {
+                // The delivery keeps its lease and is attempted again when it ends.
+                tracing::error!(%error, "a delivery sender panicked; starting another");
+                self.senders
+                    .spawn(run_sender(Arc::clone(&self.shared), stop.clone()));
+            }
+        }
     }
 
     /// Starts a store cycle when the ready queue runs low and deliveries may be due, or
     /// when outcomes have waited long enough.
     fn start_cycle_when_due(&mut self) {
         let now = Instant::now();
-        // Claiming while two rounds of permits are still queued keeps the queue from
+        let (queued, room) = {
+            let ready = self.shared.lock_ready();
+            (ready.len(), ready.room())
+        };
+        // Claiming while two rounds of attempts are still queued keeps the queue from
         // running dry while the claim runs.
-        let may_claim = self.ready.len() <= 2 * self.concurrency
-            && self.ready.room() > 0
+        let may_claim = queued <= self.shared.ready_low_water
+            && room > 0
             && self.claim_after.is_none_or(|after| now >= after);
         let must_record = self
             .oldest_pending
@@ -256,22 +265,31 @@ impl WorkerLoop {
             let due = instant_at(due_at);
             self.claim_after = self.claim_after.map(|after| after.min(due));
         }
-        let limit = may_claim.then(|| self.claim_size.min(self.ready.room()));
+        let limit = may_claim.then(|| self.claim_size.min(room));
         let shared = Arc::clone(&self.shared);
         self.cycle = Some(tokio::spawn(run_cycle(shared, records, limit)));
     }
 
-    /// Queues the deliveries that a cycle claimed and adapts the next claim.
+    /// Queues the deliveries that a cycle claimed for the senders and adapts the next
+    /// claim.
     fn finish_cycle(&mut self, result: CycleResult) {
         if result.claimed < result.limit {
             self.claim_after = Some(next_claim_time(&self.shared, result.next_due_at));
         } else if !self.expired_since_claim {
-            self.claim_size = (self.claim_size * 2).min(READY_PER_PERMIT * self.concurrency);
+            self.claim_size = (self.claim_size * 2).min(READY_PER_SENDER * self.concurrency);
         }
         self.expired_since_claim = false;
-        for (delivery, request) in result.due {
-            self.ready.push(delivery, request, result.claimed_at);
+        if result.due.is_empty() {
+            return;
         }
+
+        {
+            let mut ready = self.shared.lock_ready();
+            for (delivery, request) in result.due {
+                ready.push(delivery, request, result.claimed_at);
+            }
+        }
+        self.shared.ready_added.notify_waiters();
     }
 
     /// Returns how long the loop may sleep before it has work of its own: claiming again,
@@ -285,42 +303,45 @@ impl WorkerLoop {
         if let Some(since) = self.oldest_pending {
             delay = delay.min((since + MAX_OUTCOME_WAIT).saturating_duration_since(now));
         }
+        // The senders queue outcomes without waking the loop, so it looks for them this
+        // often while attempts are in progress.
+        if self.shared.in_flight.load(Ordering::Relaxed) > 0 {
+            delay = delay.min(MAX_OUTCOME_WAIT);
+        }
         delay
     }
 
     async fn shut_down(mut self) {
         tracing::info!(
-            in_flight = self.attempts.len(),
-            "delivery worker stopping after the attempts in flight"
+            in_flight = self.shared.in_flight.load(Ordering::Relaxed),
+            "delivery worker stopping after the attempts in progress"
         );
         if let Some(cycle) = self.cycle.take()
             && let Some(result) = take_cycle_result(cycle.await)
         {
             self.finish_cycle(result);
         }
+        while let Some(result) = self.senders.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a delivery sender panicked");
+            }
+        }
 
         // Deliveries claimed but not started are given back rather than sent.
         let mut unsent = Vec::new();
-        while let Some(entry) = self.ready.pop_sendable(Instant::now(), &mut unsent) {
-            unsent.push(entry.delivery.id);
-        }
-        self.pending
-            .extend(unsent.into_iter().map(|id| OutcomeRecord::Released { id }));
-        while let Some(result) = self.attempts.join_next().await {
-            log_panic(result);
+        {
+            let mut ready = self.shared.lock_ready();
+            while let Some(entry) = ready.pop_sendable(Instant::now(), &mut unsent) {
+                unsent.push(entry.delivery.id);
+            }
         }
         self.outcomes.drain_into(&mut self.pending);
+        self.pending
+            .extend(unsent.into_iter().map(|id| OutcomeRecord::Released { id }));
         if !self.pending.is_empty() {
             let cycle = run_cycle(Arc::clone(&self.shared), self.pending, None).await;
             take_cycle_result(Ok(cycle));
         }
-    }
-}
-
-fn log_panic(result: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = result {
-        // The delivery keeps its lease and is attempted again when the lease ends.
-        tracing::error!(%error, "a delivery attempt panicked");
     }
 }
 
