@@ -54,8 +54,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX deliveries_by_event ON deliveries (event_id);
      CREATE INDEX deliveries_by_configuration ON deliveries (configuration_id, id);",
     // 3: the rate limiter's send history of each configuration's webhook. `sent_at`
-    // holds the admitted request times as little-endian 8-byte Unix milliseconds,
-    // oldest first; `paused_until` is the end of a pause after throttling.
+    // contains the admitted request times as little-endian 8-byte Unix milliseconds,
+    // oldest first, and `paused_until` is the end of a pause after throttling.
     "CREATE TABLE webhook_send_history (
        configuration_id TEXT PRIMARY KEY
          REFERENCES configurations(id) ON DELETE CASCADE,

@@ -23,7 +23,7 @@ pub struct BenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_values_t = [1_000, 10_000, 20_000]
+        default_values_t = [1_000, 10_000, 20_000, 50_000]
     )]
     configurations: Vec<usize>,
 

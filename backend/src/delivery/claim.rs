@@ -40,7 +40,7 @@ pub struct DueDelivery {
     pub card: DueCard,
 }
 
-/// What one claim takes and how.
+/// Parameters of one claim.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest {
     /// The current time, in Unix milliseconds.

@@ -65,7 +65,7 @@ impl ClaimPayloads {
         format: PayloadFormat,
         content: impl FnOnce() -> CardContent,
     ) -> Result<Bytes, String> {
-        // A claim holds few distinct events, so a list is searched faster than a map.
+        // A claim contains few distinct events, so a list is searched faster than a map.
         let known = self
             .built
             .iter()

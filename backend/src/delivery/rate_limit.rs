@@ -26,8 +26,8 @@ impl RateWindow {
         i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// Returns whether every window of this length holds at most `max_requests` whenever
-    /// every window of `other` holds at most `other.max_requests`.
+    /// Returns whether every window of this length contains at most `max_requests`
+    /// requests whenever every window of `other` contains at most `other.max_requests`.
     ///
     /// A window of length `w` is covered by `k = ceil(w / other.window)` consecutive
     /// windows of `other`, which together admit at most `k * other.max_requests`.
@@ -57,7 +57,7 @@ pub const TEAMS_RATE_WINDOWS: [RateWindow; 5] = [
 ///
 /// Windows that another window implies are dropped, so that a history only needs the
 /// requests of the longest remaining window. Teams' day (1,800) is implied by its two
-/// hours (12 × 150), so a Teams webhook's history holds at most 150 times.
+/// hours (12 × 150), so a Teams webhook's history contains at most 150 times.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     windows: Vec<RateWindow>,

@@ -12,7 +12,7 @@ use super::claim::DueDelivery;
 use super::payload::WebhookRequest;
 use super::rate_limit::RateWindow;
 
-/// Longest time between a delivery's claim and the start of its request.
+/// Maximum time between a delivery's claim and the start of its request.
 pub const MAX_DISPATCH_DELAY: Duration = Duration::from_millis(250);
 
 /// Returns `windows` widened by [`MAX_DISPATCH_DELAY`].
@@ -41,7 +41,7 @@ pub struct ReadyQueue {
 }
 
 impl ReadyQueue {
-    /// Creates a queue that holds at most `capacity` deliveries.
+    /// Creates a queue for at most `capacity` deliveries.
     pub fn new(capacity: usize) -> Self {
         Self {
             entries: VecDeque::with_capacity(capacity),

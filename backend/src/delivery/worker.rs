@@ -24,7 +24,7 @@ use super::send::build_client;
 use super::sender::run_sender;
 use crate::store::{Store, StoreError};
 
-/// Longest time that an outcome waits in the loop for the next claim before it is
+/// Maximum time that an outcome waits in the loop for the next claim before it is
 /// recorded alone. The loop also looks for new outcomes this often, so a card stays
 /// unrecorded at most about twice this after its response, which is how long a crash
 /// could make the worker send it again.
@@ -113,7 +113,7 @@ pub(super) struct Shared {
     ready: Mutex<ReadyQueue>,
     /// Wakes the waiting senders when deliveries were queued.
     pub(super) ready_added: Notify,
-    /// Wakes the loop when the ready queue holds `ready_low_water` deliveries or fewer.
+    /// Wakes the loop when the ready queue contains `ready_low_water` deliveries or fewer.
     pub(super) ready_low: Notify,
     pub(super) ready_low_water: usize,
     /// Attempts in progress.
@@ -141,8 +141,8 @@ struct WorkerLoop {
     outcomes: OutcomeReceiver,
     senders: JoinSet<()>,
     concurrency: usize,
-    /// Deliveries per claim: halved when queued deliveries wait too long, because the
-    /// webhooks answer slowly, and doubled again after each full claim without that.
+    /// Deliveries per claim. It is halved when queued deliveries wait too long, because the
+    /// webhooks respond slowly, and doubled again after each full claim without that.
     claim_size: usize,
     expired_since_claim: bool,
     /// Outcomes waiting for the next store cycle, and when the oldest arrived.
