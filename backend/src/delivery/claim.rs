@@ -118,6 +118,8 @@ pub(super) fn claim_in(
             continue;
         }
 
+        // TODO: an in-memory lease, held under a lock on the database file, would save
+        // this indexed row update per delivery in a fan-out.
         set_next_attempt_at(
             transaction,
             row.id,
