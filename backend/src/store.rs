@@ -35,12 +35,6 @@ pub enum StoreError {
     Time(#[from] time::error::Format),
     #[error("event {event_id} has the unknown kind {kind:?} in the database")]
     UnknownEventKind { event_id: String, kind: String },
-    #[error("the rate limiter's send history of configuration {configuration_id} is invalid")]
-    InvalidSendHistory {
-        configuration_id: String,
-        #[source]
-        source: crate::delivery::rate_limit::InvalidSendHistory,
-    },
     #[error("a delivery has the unknown state {0:?} in the database")]
     UnknownDeliveryState(String),
     #[error("the system clock is before 1970")]

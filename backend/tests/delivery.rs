@@ -753,3 +753,29 @@ async fn retry_comes_before_idle_poll() {
     assert_eq!(event_posts[1].status, 200);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn given_back_deliveries_keep_rate_budget() {
+    let webhooks = FakeWebhooks::start().await;
+    let (_directory, database) = temp_database();
+    let mut settings = delivery_settings(&database, &webhooks);
+    // One sender and a webhook slower than the 250 ms that a claimed delivery may wait
+    // for a sender, so the second event's delivery is given back at least once.
+    settings.delivery.concurrency = 1;
+    settings.delivery.rate_windows = vec![RateWindow::new(Duration::from_secs(60), 3)];
+    let server = TestServer::start(settings).await;
+    create_configuration(&server, &webhooks, "slow", &["created"]).await;
+    wait_until_all_sent(&database).await;
+    webhooks.set_behavior("slow", Behavior::Slow(Duration::from_millis(400)));
+
+    accept_event(&server, &task_event("created", "T-first")).await;
+    accept_event(&server, &task_event("created", "T-second")).await;
+    wait_until_all_sent(&database).await;
+
+    // The welcome card and the two events use the whole budget of three. A given-back
+    // delivery that still counted would have postponed the second event by a minute.
+    let posts = webhooks.received_by("slow");
+    assert_eq!(posts.len(), 3);
+    assert!(posts.iter().all(|post| post.delivered()));
+    server.stop().await;
+}

@@ -7,11 +7,12 @@ use std::time::Duration;
 use super::backoff::full_jitter;
 use super::claim::DueDelivery;
 use super::classify::Outcome;
+use super::outbox::duration_millis;
 use super::outbox::{OutcomeRecord, RetryCause, unix_millis};
 use super::outcome_queue::WorkerStopped;
 use super::payload::WebhookRequest;
 use super::send::post_card;
-use super::worker::{Shared, duration_millis, error_chain};
+use super::worker::{Shared, error_chain};
 use crate::store::StoreError;
 
 /// Longest `Retry-After` that the worker honours. A longer one is cut to this, so that a

@@ -6,9 +6,9 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::outbox::{INACTIVE_REASON, fail_delivery, read_event_types};
+use super::outbox::{INACTIVE_REASON, duration_millis, fail_delivery, read_event_types};
 use super::rate_limit::{RateLimits, SendHistory};
 use crate::configuration::EventType;
 use crate::events::TaskEvent;
@@ -38,6 +38,9 @@ pub struct DueDelivery {
     pub transient_failures: u32,
     pub throttled_responses: u32,
     pub card: DueCard,
+    /// Time at which the rate limits counted this delivery's request, in Unix
+    /// milliseconds, or `None` when no limit applies.
+    pub counted_at: Option<i64>,
 }
 
 /// Parameters of one claim.
@@ -104,7 +107,7 @@ pub(super) fn claim_in(
         // request, so the claim keeps the histories it has read.
         let history = match histories.entry(row.configuration_id.clone()) {
             Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => entry.insert(row.history()?),
+            Entry::Vacant(entry) => entry.insert(row.history()),
         };
         if let Err(wait) = request.limits.try_admit(history, request.now_ms) {
             let later = request.now_ms.saturating_add(duration_millis(wait));
@@ -118,8 +121,8 @@ pub(super) fn claim_in(
             continue;
         }
 
-        // TODO: an in-memory lease, held under a lock on the database file, would save
-        // this indexed row update per delivery in a fan-out.
+        // TODO: keep leases in memory, with a lock on the database file so that only one
+        // worker runs, to save this indexed row update per delivery.
         set_next_attempt_at(
             transaction,
             row.id,
@@ -138,6 +141,7 @@ pub(super) fn claim_in(
             transient_failures: row.transient_failures,
             throttled_responses: row.throttled_responses,
             card,
+            counted_at: history.newest_request(),
         });
     }
 
@@ -174,17 +178,25 @@ struct DueRow {
 }
 
 impl DueRow {
-    fn history(&self) -> Result<SendHistory, StoreError> {
+    fn history(&self) -> SendHistory {
         let Some(sent_at) = &self.sent_at else {
-            return Ok(SendHistory::default());
+            return SendHistory::default();
         };
-        SendHistory::from_stored(sent_at, self.paused_until).map_err(|source| {
-            StoreError::InvalidSendHistory {
-                configuration_id: self.configuration_id.clone(),
-                source,
-            }
-        })
+        read_history(&self.configuration_id, sent_at, self.paused_until)
     }
+}
+
+/// Decodes a stored send history. An invalid one, which only a hand edit of the database
+/// can produce, is replaced by an empty history rather than stopping every claim.
+fn read_history(configuration_id: &str, sent_at: &[u8], paused_until: Option<i64>) -> SendHistory {
+    SendHistory::from_stored(sent_at, paused_until).unwrap_or_else(|error| {
+        tracing::error!(
+            configuration_id,
+            %error,
+            "the stored send history is invalid; the rate limits start again from empty"
+        );
+        SendHistory::default()
+    })
 }
 
 fn select_due(
@@ -292,6 +304,39 @@ fn read_welcome_card(
     })
 }
 
+/// Removes the request counted at `counted_at` from the send history of delivery `id`'s
+/// webhook, because the delivery was given back unsent.
+pub(super) fn uncount_request(
+    transaction: &Transaction<'_>,
+    id: i64,
+    counted_at: i64,
+) -> Result<(), StoreError> {
+    let stored = transaction
+        .prepare_cached(
+            "SELECT h.configuration_id, h.sent_at, h.paused_until
+             FROM deliveries d
+             JOIN webhook_send_history h ON h.configuration_id = d.configuration_id
+             WHERE d.id = ?1",
+        )?
+        .query_row([id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Vec<u8>>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+            ))
+        })
+        .optional()?;
+    let Some((configuration_id, sent_at, paused_until)) = stored else {
+        return Ok(());
+    };
+
+    let mut history = read_history(&configuration_id, &sent_at, paused_until);
+    if history.forget_request(counted_at) {
+        write_history(transaction, &configuration_id, &history)?;
+    }
+    Ok(())
+}
+
 /// Stores the send history of a configuration's webhook, keeping nothing of the old one.
 fn write_history(
     transaction: &Transaction<'_>,
@@ -311,8 +356,4 @@ fn write_history(
             history.paused_until()
         ])?;
     Ok(())
-}
-
-fn duration_millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

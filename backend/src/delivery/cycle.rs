@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::DeliverySettings;
 use super::claim::{Claim, ClaimRequest, DueDelivery};
-use super::outbox::{OutcomeRecord, unix_millis};
+use super::outbox::{OutcomeRecord, duration_millis, unix_millis};
 use super::payload::{ClaimPayloads, WebhookRequest};
 use super::ready::MAX_DISPATCH_DELAY;
-use super::worker::{Shared, duration_millis, log_store_error};
+use super::worker::{Shared, log_store_error};
 use crate::store::StoreError;
 
 /// Time added to the request timeout for a claim's lease. A delivery whose worker died
@@ -19,41 +19,52 @@ const LEASE_MARGIN: Duration = Duration::from_secs(60);
 /// Result of one store cycle, with the requests of the claimed deliveries built.
 pub struct CycleResult {
     pub due: Vec<(DueDelivery, Result<WebhookRequest, String>)>,
-    /// Deliveries claimed, postponed and failed ones included.
+    /// Rows that the claim took: the due deliveries, and the postponed and failed ones.
     pub claimed: usize,
-    pub limit: usize,
+    /// The claim's limit, or `None` when the cycle only recorded outcomes.
+    pub limit: Option<usize>,
     pub next_due_at: Option<i64>,
     /// Time at which the rate limits counted the claimed deliveries' requests.
     pub claimed_at: Instant,
 }
 
+/// Store cycle that failed, with the outcomes it did not record.
+pub struct CycleFailure {
+    pub error: StoreError,
+    pub outcomes: Vec<OutcomeRecord>,
+}
+
 /// Records `outcomes` and, when `limit` is given, claims up to `limit` due deliveries in
-/// the same transaction, and builds the requests of the claimed deliveries.
-///
-/// When the transaction fails, the outcomes are lost with it, and their deliveries are
-/// attempted again when their lease ends.
+/// the same transaction, and builds the requests of the claimed deliveries. When the
+/// transaction fails, nothing is written and the outcomes come back in the failure.
 pub async fn run_cycle(
     shared: Arc<Shared>,
     outcomes: Vec<OutcomeRecord>,
     limit: Option<usize>,
-) -> Result<CycleResult, StoreError> {
+) -> Result<CycleResult, CycleFailure> {
     // The claim counts its requests at this time, so the dispatch delay starts here.
     let claimed_at = Instant::now();
-    let now_ms = unix_millis()?;
+    let now_ms = match unix_millis() {
+        Ok(now_ms) => now_ms,
+        Err(error) => return Err(CycleFailure { error, outcomes }),
+    };
     let request = limit.map(|limit| ClaimRequest {
         now_ms,
         limit,
         lease_ms: duration_millis(lease_duration(&shared.settings)),
         limits: Arc::clone(&shared.limits),
     });
-    let recorded = outcomes.len();
-    let claim = shared.store.record_and_claim(outcomes, request).await;
-    let claim = claim.inspect_err(|_| {
-        tracing::warn!(
-            outcomes = recorded,
-            "outcomes not recorded; their deliveries are sent again after their lease"
-        );
-    })?;
+    // Kept for a failed transaction, which consumes the outcomes it was given.
+    let kept = outcomes.clone();
+    let claim = match shared.store.record_and_claim(outcomes, request).await {
+        Ok(claim) => claim,
+        Err(error) => {
+            return Err(CycleFailure {
+                error,
+                outcomes: kept,
+            });
+        }
+    };
     let claimed = claim.due.len() + claim.dropped.len() + claim.postponed.len();
     log_not_sent(&claim);
 
@@ -69,7 +80,7 @@ pub async fn run_cycle(
     Ok(CycleResult {
         due,
         claimed,
-        limit: limit.unwrap_or(0),
+        limit,
         next_due_at: claim.next_due_at,
         claimed_at,
     })
@@ -81,19 +92,21 @@ fn lease_duration(settings: &DeliverySettings) -> Duration {
     MAX_DISPATCH_DELAY + settings.request_timeout + LEASE_MARGIN
 }
 
-/// Logs a failed cycle and returns the result of a successful one.
+/// Returns the result of a successful cycle. For a failed one, logs the error and
+/// returns the outcomes that it did not record.
 pub fn take_cycle_result(
-    joined: Result<Result<CycleResult, StoreError>, tokio::task::JoinError>,
-) -> Option<CycleResult> {
+    joined: Result<Result<CycleResult, CycleFailure>, tokio::task::JoinError>,
+) -> Result<CycleResult, Vec<OutcomeRecord>> {
     match joined {
-        Ok(Ok(result)) => Some(result),
-        Ok(Err(error)) => {
-            log_store_error(&error, "recording outcomes and claiming failed");
-            None
+        Ok(Ok(result)) => Ok(result),
+        Ok(Err(failure)) => {
+            log_store_error(&failure.error, "recording outcomes and claiming failed");
+            Err(failure.outcomes)
         }
         Err(error) => {
-            tracing::error!(%error, "a store cycle panicked");
-            None
+            // The deliveries keep their leases and are attempted again when they end.
+            tracing::error!(%error, "a store cycle panicked; its outcomes are lost");
+            Err(Vec::new())
         }
     }
 }

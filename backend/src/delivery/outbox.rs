@@ -5,13 +5,13 @@
 //! deliveries by moving their `next_attempt_at` past a lease, so that a delivery whose
 //! worker died is retried once the lease ends.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::claim::{Claim, ClaimRequest, claim_in, read_next_due_at};
+use super::claim::{Claim, ClaimRequest, claim_in, read_next_due_at, uncount_request};
 use crate::configuration::EventType;
 use crate::events::TaskEvent;
 use crate::store::{Store, StoreError, current_timestamp, id_text};
@@ -102,9 +102,10 @@ pub enum OutcomeRecord {
     },
     /// The delivery is given up.
     Failed { id: i64, reason: String },
-    /// The claim is given back without an attempt, which is not counted, and the
-    /// delivery is due again at once.
-    Released { id: i64 },
+    /// The claim is given back without an attempt. Neither the attempt nor the request
+    /// counted by the rate limits at `counted_at` counts any more, and the delivery is
+    /// due again at once.
+    Released { id: i64, counted_at: Option<i64> },
 }
 
 impl OutcomeRecord {
@@ -114,7 +115,7 @@ impl OutcomeRecord {
             Self::Delivered { id }
             | Self::Retry { id, .. }
             | Self::Failed { id, .. }
-            | Self::Released { id } => *id,
+            | Self::Released { id, .. } => *id,
         }
     }
 }
@@ -381,6 +382,11 @@ pub(crate) fn insert_welcome_delivery(
     Ok(())
 }
 
+/// Returns `duration` in milliseconds, saturated at `i64::MAX`.
+pub fn duration_millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Returns the current time in Unix milliseconds, the unit of `next_attempt_at`.
 pub fn unix_millis() -> Result<i64, StoreError> {
     let elapsed = SystemTime::now()
@@ -460,13 +466,16 @@ fn write_outcome(
                 pause_webhook(transaction, *id, *next_attempt_at)?;
             }
         }
-        OutcomeRecord::Released { id } => {
+        OutcomeRecord::Released { id, counted_at } => {
             transaction
                 .prepare_cached(
                     "UPDATE deliveries SET next_attempt_at = ?2
                      WHERE id = ?1 AND state IN ('pending', 'retrying')",
                 )?
                 .execute(params![id, unix_millis()?])?;
+            if let Some(counted_at) = counted_at {
+                uncount_request(transaction, *id, *counted_at)?;
+            }
         }
         OutcomeRecord::Failed { id, reason } => {
             transaction
@@ -516,7 +525,7 @@ mod tests {
 
     use super::*;
     use crate::configuration::{Configuration, Context};
-    use crate::delivery::rate_limit::RateLimits;
+    use crate::delivery::rate_limit::{RateLimits, RateWindow};
     use crate::webhook_url::WebhookUrl;
 
     fn configuration() -> Configuration {
@@ -589,5 +598,71 @@ mod tests {
         assert_eq!(failed.attempts, 1);
         assert_eq!(failed.last_error.as_deref(), Some("rejected"));
         assert_eq!(store.next_due_at().await.unwrap(), Some(now_ms + 10_000));
+    }
+
+    /// Stores one configuration, whose welcome card is due, and returns a claim request
+    /// that admits one request a minute to each webhook.
+    async fn store_with_one_delivery() -> (tempfile::TempDir, Store, Arc<RateLimits>) {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(&directory.path().join("test.sqlite3"))
+            .await
+            .unwrap();
+        store.upsert(configuration()).await.unwrap();
+        let limits = Arc::new(RateLimits::new(&[RateWindow::new(
+            Duration::from_secs(60),
+            1,
+        )]));
+        (directory, store, limits)
+    }
+
+    fn claim_now(limits: &Arc<RateLimits>) -> ClaimRequest {
+        ClaimRequest {
+            now_ms: unix_millis().unwrap(),
+            limit: 10,
+            lease_ms: 60_000,
+            limits: Arc::clone(limits),
+        }
+    }
+
+    #[tokio::test]
+    async fn released_request_stops_counting() {
+        let (_directory, store, limits) = store_with_one_delivery().await;
+        let first = store.claim_due(claim_now(&limits)).await.unwrap();
+        assert_eq!(first.due.len(), 1);
+        let delivery = &first.due[0];
+        assert!(delivery.counted_at.is_some());
+
+        store
+            .record_outcomes(vec![OutcomeRecord::Released {
+                id: delivery.id,
+                counted_at: delivery.counted_at,
+            }])
+            .await
+            .unwrap();
+        let second = store.claim_due(claim_now(&limits)).await.unwrap();
+
+        assert_eq!(second.due.len(), 1);
+        assert!(second.postponed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn retried_request_still_counts() {
+        let (_directory, store, limits) = store_with_one_delivery().await;
+        let first = store.claim_due(claim_now(&limits)).await.unwrap();
+        assert_eq!(first.due.len(), 1);
+
+        store
+            .record_outcomes(vec![OutcomeRecord::Retry {
+                id: first.due[0].id,
+                cause: RetryCause::Transient,
+                reason: "server error".to_owned(),
+                next_attempt_at: unix_millis().unwrap(),
+            }])
+            .await
+            .unwrap();
+        let second = store.claim_due(claim_now(&limits)).await.unwrap();
+
+        assert!(second.due.is_empty());
+        assert_eq!(second.postponed.len(), 1);
     }
 }

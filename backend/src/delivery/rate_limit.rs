@@ -99,6 +99,19 @@ impl RateLimits {
         }
     }
 
+    /// Creates the limits of `windows` for requests that start up to `delay` after they
+    /// are admitted: each window is enforced `delay` longer than its length.
+    ///
+    /// The requests inside any window of the original length were all admitted within a
+    /// window that is longer by the delay, so they stay within the limit.
+    pub fn with_start_delay(windows: &[RateWindow], delay: Duration) -> Self {
+        let widened: Vec<RateWindow> = windows
+            .iter()
+            .map(|window| RateWindow::new(window.window + delay, window.max_requests))
+            .collect();
+        Self::new(&widened)
+    }
+
     /// Returns the windows enforced, without the implied ones.
     pub fn windows(&self) -> &[RateWindow] {
         &self.windows
@@ -201,6 +214,23 @@ impl SendHistory {
             .iter()
             .flat_map(|time| time.to_le_bytes())
             .collect()
+    }
+
+    /// Returns the time of the newest admitted request.
+    pub fn newest_request(&self) -> Option<i64> {
+        self.sent.last().copied()
+    }
+
+    /// Removes one admitted request at `at_ms`, for a request that was given back unsent.
+    /// Returns whether the history contained one.
+    pub fn forget_request(&mut self, at_ms: i64) -> bool {
+        match self.sent.binary_search(&at_ms) {
+            Ok(index) => {
+                self.sent.remove(index);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Returns the end of the pause, if one was imposed and has not been seen to end.
@@ -336,6 +366,29 @@ mod tests {
         let stored = SendHistory::from_stored(&history.sent_bytes(), history.paused_until());
 
         assert_eq!(stored, Ok(history));
+    }
+
+    #[test]
+    fn start_delay_widens_windows() {
+        let limits =
+            RateLimits::with_start_delay(&[RateWindow::new(millis(1_000), 4)], millis(250));
+
+        assert_eq!(limits.windows(), &[RateWindow::new(millis(1_250), 4)]);
+    }
+
+    #[test]
+    fn forgotten_request_frees_window() {
+        let limits = RateLimits::new(&[RateWindow::new(millis(1_000), 2)]);
+        let mut history = SendHistory::default();
+        limits.try_admit(&mut history, 0).unwrap();
+        limits.try_admit(&mut history, 100).unwrap();
+        assert!(limits.try_admit(&mut history.clone(), 200).is_err());
+
+        assert_eq!(history.newest_request(), Some(100));
+        assert!(history.forget_request(100));
+        assert!(!history.forget_request(100));
+
+        assert_eq!(limits.try_admit(&mut history, 200), Ok(()));
     }
 
     #[test]

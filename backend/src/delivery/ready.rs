@@ -2,30 +2,18 @@
 //!
 //! The worker claims ahead of its idle senders, so that a fan-out writes the outbox once
 //! per batch of deliveries. The rate limits admitted each delivery at its claim, so a
-//! delivery may only be sent within [`MAX_DISPATCH_DELAY`] of it: the limits are widened
-//! by that delay to stay exact. A delivery that waited longer is given back unsent.
+//! delivery may only start within [`MAX_DISPATCH_DELAY`] of it, and the limits are
+//! enforced that much longer (`RateLimits::with_start_delay`). A delivery that waited
+//! longer is given back unsent, and its request no longer counts.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::claim::DueDelivery;
 use super::payload::WebhookRequest;
-use super::rate_limit::RateWindow;
 
 /// Maximum time between a delivery's claim and the start of its request.
 pub const MAX_DISPATCH_DELAY: Duration = Duration::from_millis(250);
-
-/// Returns `windows` widened by [`MAX_DISPATCH_DELAY`].
-///
-/// The limits count each request at its claim, and the request starts at most the delay
-/// later, so the requests inside any window of the original length were all claimed
-/// within a window that is longer by the delay.
-pub fn widen_for_dispatch_delay(windows: &[RateWindow]) -> Vec<RateWindow> {
-    windows
-        .iter()
-        .map(|window| RateWindow::new(window.window + MAX_DISPATCH_DELAY, window.max_requests))
-        .collect()
-}
 
 /// Claimed delivery with the request that sends it, or the reason it cannot be sent.
 pub struct ReadyDelivery {
@@ -80,15 +68,24 @@ impl ReadyQueue {
 
     /// Removes and returns the oldest delivery that may still be sent at `now`. The
     /// deliveries that waited longer than [`MAX_DISPATCH_DELAY`] are removed on the way
-    /// and their ids appended to `expired`.
-    pub fn pop_sendable(&mut self, now: Instant, expired: &mut Vec<i64>) -> Option<ReadyDelivery> {
+    /// and appended to `expired`.
+    pub fn pop_sendable(
+        &mut self,
+        now: Instant,
+        expired: &mut Vec<DueDelivery>,
+    ) -> Option<ReadyDelivery> {
         while let Some(entry) = self.entries.pop_front() {
             if now.duration_since(entry.claimed_at) <= MAX_DISPATCH_DELAY {
                 return Some(entry);
             }
-            expired.push(entry.delivery.id);
+            expired.push(entry.delivery);
         }
         None
+    }
+
+    /// Removes every delivery, for a worker that stops.
+    pub fn drain(&mut self) -> impl Iterator<Item = DueDelivery> + '_ {
+        self.entries.drain(..).map(|entry| entry.delivery)
     }
 }
 
@@ -110,6 +107,7 @@ mod tests {
                 config_name: "Tasks".to_owned(),
                 event_types: Vec::new(),
             },
+            counted_at: None,
         }
     }
 
@@ -148,7 +146,8 @@ mod tests {
         let sendable = queue.pop_sendable(start + MAX_DISPATCH_DELAY * 2, &mut expired);
 
         assert_eq!(sendable.map(|entry| entry.delivery.id), Some(3));
-        assert_eq!(expired, vec![1, 2]);
+        let expired_ids: Vec<i64> = expired.iter().map(|delivery| delivery.id).collect();
+        assert_eq!(expired_ids, vec![1, 2]);
         assert!(queue.is_empty());
     }
 
@@ -163,17 +162,5 @@ mod tests {
 
         assert!(sendable.is_some());
         assert!(expired.is_empty());
-    }
-
-    #[test]
-    fn windows_widen_by_dispatch_delay() {
-        let windows = [RateWindow::new(Duration::from_secs(1), 4)];
-
-        let widened = widen_for_dispatch_delay(&windows);
-
-        assert_eq!(
-            widened,
-            vec![RateWindow::new(Duration::from_millis(1_250), 4)]
-        );
     }
 }

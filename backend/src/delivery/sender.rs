@@ -16,9 +16,24 @@ use super::worker::Shared;
 /// first.
 pub async fn run_sender(shared: Arc<Shared>, stop: CancellationToken) {
     while let Some(entry) = next_ready(&shared, &stop).await {
-        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _in_flight = InFlight::count(&shared);
         attempt(&shared, entry.delivery, entry.request).await;
-        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One attempt counted in `Shared::in_flight` until it is dropped, also by a panic.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn count(shared: &'a Shared) -> Self {
+        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -55,21 +70,21 @@ fn pop_ready(shared: &Shared) -> Option<ReadyDelivery> {
         (entry, ready.len())
     };
 
-    for id in expired {
+    for delivery in expired {
         tracing::debug!(
-            delivery_id = id,
+            delivery_id = delivery.id,
             "claimed delivery given back because it waited too long for a sender"
         );
-        if shared
-            .outcomes
-            .send(OutcomeRecord::Released { id })
-            .is_err()
-        {
+        let released = OutcomeRecord::Released {
+            id: delivery.id,
+            counted_at: delivery.counted_at,
+        };
+        if shared.outcomes.send(released).is_err() {
             // The loop has stopped, and the lease gives the delivery back.
             break;
         }
     }
-    if remaining <= shared.ready_low_water {
+    if remaining <= shared.ready_low_water() {
         shared.ready_low.notify_one();
     }
     entry

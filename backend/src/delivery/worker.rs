@@ -14,12 +14,13 @@ use url::Url;
 use super::DeliverySettings;
 use super::address::LocalDelivery;
 use super::cycle::{
-    CycleResult, earliest_due_at, instant_at, next_claim_time, run_cycle, take_cycle_result,
+    CycleFailure, CycleResult, earliest_due_at, instant_at, next_claim_time, run_cycle,
+    take_cycle_result,
 };
 use super::outbox::OutcomeRecord;
 use super::outcome_queue::{OutcomeReceiver, OutcomeSender, outcome_queue};
 use super::rate_limit::RateLimits;
-use super::ready::{ReadyQueue, widen_for_dispatch_delay};
+use super::ready::{MAX_DISPATCH_DELAY, ReadyQueue};
 use super::send::build_client;
 use super::sender::run_sender;
 use crate::store::{Store, StoreError};
@@ -71,14 +72,15 @@ impl DeliveryWorker {
             store,
             client,
             outcomes,
-            limits: Arc::new(RateLimits::new(&widen_for_dispatch_delay(
+            limits: Arc::new(RateLimits::with_start_delay(
                 &settings.rate_windows,
-            ))),
+                MAX_DISPATCH_DELAY,
+            )),
             random: Mutex::new(fastrand::Rng::new()),
             ready: Mutex::new(ReadyQueue::new(READY_PER_SENDER * concurrency)),
             ready_added: Notify::new(),
             ready_low: Notify::new(),
-            ready_low_water: 2 * concurrency,
+            ready_low_water: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             settings,
             dev_webhook_origin,
@@ -100,7 +102,7 @@ impl DeliveryWorker {
     }
 }
 
-/// State shared by the worker loop and its attempt tasks.
+/// State shared by the worker loop, its store cycles and its sender tasks.
 pub(super) struct Shared {
     pub(super) store: Store,
     pub(super) client: Client,
@@ -113,9 +115,12 @@ pub(super) struct Shared {
     ready: Mutex<ReadyQueue>,
     /// Wakes the waiting senders when deliveries were queued.
     pub(super) ready_added: Notify,
-    /// Wakes the loop when the ready queue contains `ready_low_water` deliveries or fewer.
+    /// Wakes the loop when a sender leaves `ready_low_water` deliveries or fewer in the
+    /// ready queue, so that the loop claims more.
     pub(super) ready_low: Notify,
-    pub(super) ready_low_water: usize,
+    /// Queue length at or below which the loop claims again. The loop adapts it to the
+    /// webhooks' speed.
+    ready_low_water: AtomicUsize,
     /// Attempts in progress.
     pub(super) in_flight: AtomicUsize,
     /// Wakes the loop when deliveries were added to the outbox.
@@ -128,11 +133,23 @@ impl Shared {
         // `VecDeque` operation.
         self.ready.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    pub(super) fn ready_low_water(&self) -> usize {
+        self.ready_low_water.load(Ordering::Relaxed)
+    }
+
+    fn set_ready_low_water(&self, length: usize) {
+        self.ready_low_water.store(length, Ordering::Relaxed);
+    }
 }
 
 /// Most deliveries claimed ahead, per sender. A fan-out then commits once per up to this
 /// many rounds of attempts rather than once per few finished attempts.
 const READY_PER_SENDER: usize = 4;
+
+/// Wait before the next store cycle after one failed, so that a lasting database error
+/// is retried once a second rather than in a tight loop.
+const CYCLE_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// State of the worker loop, which runs the store cycles while the senders attempt the
 /// claimed deliveries.
@@ -141,34 +158,44 @@ struct WorkerLoop {
     outcomes: OutcomeReceiver,
     senders: JoinSet<()>,
     concurrency: usize,
-    /// Deliveries per claim. It is halved when queued deliveries wait too long, because the
-    /// webhooks respond slowly, and doubled again after each full claim without that.
-    claim_size: usize,
+    /// Deliveries that the ready queue should hold after a claim. It is halved when
+    /// queued deliveries wait too long, because the webhooks respond slowly, and doubled
+    /// after each full claim without that, up to the queue's capacity.
+    target_ready: usize,
     expired_since_claim: bool,
     /// Outcomes waiting for the next store cycle, and when the oldest arrived.
     pending: Vec<OutcomeRecord>,
     oldest_pending: Option<Instant>,
     /// The store cycle in progress. At most one runs at a time.
-    cycle: Option<JoinHandle<Result<CycleResult, StoreError>>>,
+    cycle: Option<JoinHandle<Result<CycleResult, CycleFailure>>>,
+    /// Whether new deliveries were added while the cycle ran, which its `next_due_at`
+    /// does not cover.
+    woken_during_cycle: bool,
     /// Time from which a claim may find due deliveries again, after one found fewer
     /// than it could take.
     claim_after: Option<Instant>,
+    /// Time before which no cycle starts, after one failed.
+    retry_after: Option<Instant>,
 }
 
 impl WorkerLoop {
     fn new(shared: Arc<Shared>, outcomes: OutcomeReceiver) -> Self {
         let concurrency = shared.settings.concurrency.max(1);
+        let target_ready = READY_PER_SENDER * concurrency;
+        shared.set_ready_low_water(target_ready / 2);
         Self {
             shared,
             outcomes,
             senders: JoinSet::new(),
             concurrency,
-            claim_size: READY_PER_SENDER * concurrency,
+            target_ready,
             expired_since_claim: false,
             pending: Vec::new(),
             oldest_pending: None,
             cycle: None,
+            woken_during_cycle: false,
             claim_after: None,
+            retry_after: None,
         }
     }
 
@@ -191,16 +218,17 @@ impl WorkerLoop {
             let delay = self.idle_delay();
             tokio::select! {
                 () = stop.cancelled() => {}
-                () = self.shared.wake.woken() => self.claim_after = None,
+                () = self.shared.wake.woken() => {
+                    self.claim_after = None;
+                    self.woken_during_cycle = self.cycle.is_some();
+                }
                 () = self.shared.ready_low.notified() => {}
                 () = tokio::time::sleep(delay) => {}
                 joined = async { self.cycle.as_mut().expect("guarded by the branch condition").await },
                     if self.cycle.is_some() =>
                 {
                     self.cycle = None;
-                    if let Some(result) = take_cycle_result(joined) {
-                        self.finish_cycle(result);
-                    }
+                    self.finish_cycle(take_cycle_result(joined));
                 }
             }
         }
@@ -221,7 +249,8 @@ impl WorkerLoop {
             .iter()
             .any(|record| matches!(record, OutcomeRecord::Released { .. }));
         if released {
-            self.claim_size = (self.claim_size / 2).max(self.concurrency);
+            self.target_ready = (self.target_ready / 2).max(1);
+            self.shared.set_ready_low_water(self.target_ready / 2);
             self.expired_since_claim = true;
         }
     }
@@ -242,14 +271,18 @@ impl WorkerLoop {
     /// when outcomes have waited long enough.
     fn start_cycle_when_due(&mut self) {
         let now = Instant::now();
+        if self.retry_after.is_some_and(|after| now < after) {
+            return;
+        }
         let (queued, room) = {
             let ready = self.shared.lock_ready();
             (ready.len(), ready.room())
         };
-        // Claiming while two rounds of attempts are still queued keeps the queue from
-        // running dry while the claim runs.
-        let may_claim = queued <= self.shared.ready_low_water
-            && room > 0
+        // Claiming while half the target is still queued keeps the queue from running
+        // dry while the claim runs.
+        let wanted = self.target_ready.saturating_sub(queued).min(room);
+        let may_claim = queued <= self.target_ready / 2
+            && wanted > 0
             && self.claim_after.is_none_or(|after| now >= after);
         let must_record = self
             .oldest_pending
@@ -265,20 +298,38 @@ impl WorkerLoop {
             let due = instant_at(due_at);
             self.claim_after = self.claim_after.map(|after| after.min(due));
         }
-        let limit = may_claim.then(|| self.claim_size.min(room));
+        let limit = may_claim.then_some(wanted);
         let shared = Arc::clone(&self.shared);
+        self.woken_during_cycle = false;
         self.cycle = Some(tokio::spawn(run_cycle(shared, records, limit)));
     }
 
     /// Queues the deliveries that a cycle claimed for the senders and adapts the next
-    /// claim.
-    fn finish_cycle(&mut self, result: CycleResult) {
-        if result.claimed < result.limit {
-            self.claim_after = Some(next_claim_time(&self.shared, result.next_due_at));
-        } else if !self.expired_since_claim {
-            self.claim_size = (self.claim_size * 2).min(READY_PER_SENDER * self.concurrency);
+    /// claim. After a failed cycle, keeps its outcomes for the next one.
+    fn finish_cycle(&mut self, result: Result<CycleResult, Vec<OutcomeRecord>>) {
+        let result = match result {
+            Ok(result) => result,
+            Err(outcomes) => {
+                if !outcomes.is_empty() {
+                    self.oldest_pending.get_or_insert_with(Instant::now);
+                }
+                self.pending.extend(outcomes);
+                self.retry_after = Some(Instant::now() + CYCLE_RETRY_DELAY);
+                return;
+            }
+        };
+        self.retry_after = None;
+
+        if let Some(limit) = result.limit {
+            if result.claimed < limit && !self.woken_during_cycle {
+                self.claim_after = Some(next_claim_time(&self.shared, result.next_due_at));
+            } else if result.claimed == limit && !self.expired_since_claim {
+                let capacity = READY_PER_SENDER * self.concurrency;
+                self.target_ready = (self.target_ready * 2).min(capacity);
+                self.shared.set_ready_low_water(self.target_ready / 2);
+            }
+            self.expired_since_claim = false;
         }
-        self.expired_since_claim = false;
         if result.due.is_empty() {
             return;
         }
@@ -293,7 +344,7 @@ impl WorkerLoop {
     }
 
     /// Returns how long the loop may sleep before it has work of its own: claiming again,
-    /// or recording outcomes that have waited long enough.
+    /// recording outcomes that have waited long enough, or retrying a failed cycle.
     fn idle_delay(&self) -> Duration {
         let now = Instant::now();
         let mut delay = self.shared.settings.idle_poll;
@@ -303,6 +354,9 @@ impl WorkerLoop {
         if let Some(since) = self.oldest_pending {
             delay = delay.min((since + MAX_OUTCOME_WAIT).saturating_duration_since(now));
         }
+        if let Some(after) = self.retry_after {
+            delay = delay.max(after.saturating_duration_since(now));
+        }
         // The senders queue outcomes without waking the loop, so it looks for them this
         // often while attempts are in progress.
         if self.shared.in_flight.load(Ordering::Relaxed) > 0 {
@@ -311,36 +365,52 @@ impl WorkerLoop {
         delay
     }
 
+    /// Records the outcomes so far, waits for the attempts in progress, gives back the
+    /// deliveries not started and records the rest. The outcomes are written before the
+    /// wait, so that a kill during a slow attempt loses as few as possible.
     async fn shut_down(mut self) {
         tracing::info!(
             in_flight = self.shared.in_flight.load(Ordering::Relaxed),
             "delivery worker stopping after the attempts in progress"
         );
-        if let Some(cycle) = self.cycle.take()
-            && let Some(result) = take_cycle_result(cycle.await)
-        {
+        if let Some(cycle) = self.cycle.take() {
+            let result = take_cycle_result(cycle.await);
             self.finish_cycle(result);
         }
+        self.record_pending().await;
+
         while let Some(result) = self.senders.join_next().await {
             if let Err(error) = result {
                 tracing::error!(%error, "a delivery sender panicked");
             }
         }
+        let unsent: Vec<OutcomeRecord> = self
+            .shared
+            .lock_ready()
+            .drain()
+            .map(|delivery| OutcomeRecord::Released {
+                id: delivery.id,
+                counted_at: delivery.counted_at,
+            })
+            .collect();
+        self.pending.extend(unsent);
+        self.record_pending().await;
+    }
 
-        // Deliveries claimed but not started are given back rather than sent.
-        let mut unsent = Vec::new();
-        {
-            let mut ready = self.shared.lock_ready();
-            while let Some(entry) = ready.pop_sendable(Instant::now(), &mut unsent) {
-                unsent.push(entry.delivery.id);
-            }
-        }
+    /// Writes the queued outcomes in a cycle without a claim. On failure they are lost,
+    /// and their deliveries are attempted again after their leases.
+    async fn record_pending(&mut self) {
         self.outcomes.drain_into(&mut self.pending);
-        self.pending
-            .extend(unsent.into_iter().map(|id| OutcomeRecord::Released { id }));
-        if !self.pending.is_empty() {
-            let cycle = run_cycle(Arc::clone(&self.shared), self.pending, None).await;
-            take_cycle_result(Ok(cycle));
+        if self.pending.is_empty() {
+            return;
+        }
+        let records = std::mem::take(&mut self.pending);
+        let cycle = run_cycle(Arc::clone(&self.shared), records, None).await;
+        if let Err(lost) = take_cycle_result(Ok(cycle)) {
+            tracing::warn!(
+                outcomes = lost.len(),
+                "outcomes not recorded at stop; their deliveries are sent again after their lease"
+            );
         }
     }
 }
@@ -359,8 +429,4 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = error.source();
     }
     text
-}
-
-pub(super) fn duration_millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
