@@ -764,7 +764,7 @@ async fn given_back_deliveries_keep_rate_budget() {
     settings.delivery.concurrency = 1;
     settings.delivery.rate_windows = vec![RateWindow::new(Duration::from_secs(60), 3)];
     let server = TestServer::start(settings).await;
-    create_configuration(&server, &webhooks, "slow", &["created"]).await;
+    let configuration_id = create_configuration(&server, &webhooks, "slow", &["created"]).await;
     wait_until_all_sent(&database).await;
     webhooks.set_behavior("slow", Behavior::Slow(Duration::from_millis(400)));
 
@@ -777,5 +777,14 @@ async fn given_back_deliveries_keep_rate_budget() {
     let posts = webhooks.received_by("slow");
     assert_eq!(posts.len(), 3);
     assert!(posts.iter().all(|post| post.delivered()));
+    // The history counts exactly the three requests sent, 8 bytes each.
+    let history_bytes = query_count(
+        &database,
+        &format!(
+            "SELECT length(sent_at) FROM webhook_send_history
+             WHERE configuration_id = '{configuration_id}'"
+        ),
+    );
+    assert_eq!(history_bytes, 24);
     server.stop().await;
 }

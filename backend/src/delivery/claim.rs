@@ -41,6 +41,8 @@ pub struct DueDelivery {
     /// Time at which the rate limits counted this delivery's request, in Unix
     /// milliseconds, or `None` when no limit applies.
     pub counted_at: Option<i64>,
+    /// End of this claim's lease, the `next_attempt_at` it wrote, in Unix milliseconds.
+    pub leased_until: i64,
 }
 
 /// Parameters of one claim.
@@ -123,11 +125,8 @@ pub(super) fn claim_in(
 
         // TODO: keep leases in memory, with a lock on the database file so that only one
         // worker runs, to save this indexed row update per delivery.
-        set_next_attempt_at(
-            transaction,
-            row.id,
-            request.now_ms.saturating_add(request.lease_ms),
-        )?;
+        let leased_until = request.now_ms.saturating_add(request.lease_ms);
+        set_next_attempt_at(transaction, row.id, leased_until)?;
         let card = match &row.event_id {
             Some(event_id) => DueCard::Event(read_event(transaction, event_id, &mut events)?),
             None => read_welcome_card(transaction, &row.configuration_id)?,
@@ -142,6 +141,7 @@ pub(super) fn claim_in(
             throttled_responses: row.throttled_responses,
             card,
             counted_at: history.newest_request(),
+            leased_until,
         });
     }
 
@@ -195,7 +195,8 @@ fn read_history(configuration_id: &str, sent_at: &[u8], paused_until: Option<i64
             %error,
             "the stored send history is invalid; the rate limits start again from empty"
         );
-        SendHistory::default()
+        // The pause is a column of its own and still valid.
+        SendHistory::from_stored(&[], paused_until).unwrap_or_default()
     })
 }
 

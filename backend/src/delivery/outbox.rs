@@ -102,10 +102,15 @@ pub enum OutcomeRecord {
     },
     /// The delivery is given up.
     Failed { id: i64, reason: String },
-    /// The claim is given back without an attempt. Neither the attempt nor the request
-    /// counted by the rate limits at `counted_at` counts any more, and the delivery is
-    /// due again at once.
-    Released { id: i64, counted_at: Option<i64> },
+    /// The claim that leased the delivery until `leased_until` is given back without an
+    /// attempt. Neither the attempt nor the request counted by the rate limits at
+    /// `counted_at` counts any more, and the delivery is due again at once. Nothing
+    /// changes when the lease has ended and another claim may hold the delivery.
+    Released {
+        id: i64,
+        counted_at: Option<i64>,
+        leased_until: i64,
+    },
 }
 
 impl OutcomeRecord {
@@ -466,14 +471,21 @@ fn write_outcome(
                 pause_webhook(transaction, *id, *next_attempt_at)?;
             }
         }
-        OutcomeRecord::Released { id, counted_at } => {
-            transaction
+        OutcomeRecord::Released {
+            id,
+            counted_at,
+            leased_until,
+        } => {
+            let released = transaction
                 .prepare_cached(
                     "UPDATE deliveries SET next_attempt_at = ?2
-                     WHERE id = ?1 AND state IN ('pending', 'retrying')",
+                     WHERE id = ?1 AND state IN ('pending', 'retrying')
+                       AND next_attempt_at = ?3",
                 )?
-                .execute(params![id, unix_millis()?])?;
-            if let Some(counted_at) = counted_at {
+                .execute(params![id, unix_millis()?, leased_until])?;
+            if released == 1
+                && let Some(counted_at) = counted_at
+            {
                 uncount_request(transaction, *id, *counted_at)?;
             }
         }
@@ -636,6 +648,7 @@ mod tests {
             .record_outcomes(vec![OutcomeRecord::Released {
                 id: delivery.id,
                 counted_at: delivery.counted_at,
+                leased_until: delivery.leased_until,
             }])
             .await
             .unwrap();
@@ -664,5 +677,31 @@ mod tests {
 
         assert!(second.due.is_empty());
         assert_eq!(second.postponed.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn release_after_lease_changes_nothing() {
+        let (_directory, store, limits) = store_with_one_delivery().await;
+        let first = store.claim_due(claim_now(&limits)).await.unwrap();
+        assert_eq!(first.due.len(), 1);
+        let delivery = &first.due[0];
+
+        // Another claim's lease: the release comes from a worker whose lease ended.
+        store
+            .record_outcomes(vec![OutcomeRecord::Released {
+                id: delivery.id,
+                counted_at: delivery.counted_at,
+                leased_until: delivery.leased_until - 1,
+            }])
+            .await
+            .unwrap();
+        let second = store.claim_due(claim_now(&limits)).await.unwrap();
+
+        assert!(second.due.is_empty());
+        assert!(second.postponed.is_empty());
+        assert_eq!(
+            store.next_due_at().await.unwrap(),
+            Some(delivery.leased_until)
+        );
     }
 }

@@ -108,6 +108,7 @@ mod tests {
                 event_types: Vec::new(),
             },
             counted_at: None,
+            leased_until: 0,
         }
     }
 

@@ -78,6 +78,7 @@ fn pop_ready(shared: &Shared) -> Option<ReadyDelivery> {
         let released = OutcomeRecord::Released {
             id: delivery.id,
             counted_at: delivery.counted_at,
+            leased_until: delivery.leased_until,
         };
         if shared.outcomes.send(released).is_err() {
             // The loop has stopped, and the lease gives the delivery back.

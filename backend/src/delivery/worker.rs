@@ -391,14 +391,21 @@ impl WorkerLoop {
             .map(|delivery| OutcomeRecord::Released {
                 id: delivery.id,
                 counted_at: delivery.counted_at,
+                leased_until: delivery.leased_until,
             })
             .collect();
         self.pending.extend(unsent);
         self.record_pending().await;
+        if !self.pending.is_empty() {
+            tracing::warn!(
+                outcomes = self.pending.len(),
+                "outcomes not recorded at stop; their deliveries are sent again after their lease"
+            );
+        }
     }
 
-    /// Writes the queued outcomes in a cycle without a claim. On failure they are lost,
-    /// and their deliveries are attempted again after their leases.
+    /// Writes the queued outcomes in a cycle without a claim. On failure they stay
+    /// queued for the next call.
     async fn record_pending(&mut self) {
         self.outcomes.drain_into(&mut self.pending);
         if self.pending.is_empty() {
@@ -406,11 +413,8 @@ impl WorkerLoop {
         }
         let records = std::mem::take(&mut self.pending);
         let cycle = run_cycle(Arc::clone(&self.shared), records, None).await;
-        if let Err(lost) = take_cycle_result(Ok(cycle)) {
-            tracing::warn!(
-                outcomes = lost.len(),
-                "outcomes not recorded at stop; their deliveries are sent again after their lease"
-            );
+        if let Err(unrecorded) = take_cycle_result(Ok(cycle)) {
+            self.pending = unrecorded;
         }
     }
 }
