@@ -161,50 +161,34 @@ fn write_configuration(
         )
         .optional()?;
 
+    // An update keeps `created_at` and makes the configuration active again.
+    transaction.execute(
+        "INSERT INTO configurations (
+           id, webhook_url, config_name, tenant_id, group_id, team_id, channel_id,
+           user_object_id, app_type, active, created_at, updated_at
+         ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?10)
+         ON CONFLICT (id) DO UPDATE SET
+           webhook_url = excluded.webhook_url, config_name = excluded.config_name,
+           tenant_id = excluded.tenant_id, group_id = excluded.group_id,
+           team_id = excluded.team_id, channel_id = excluded.channel_id,
+           user_object_id = excluded.user_object_id, app_type = excluded.app_type,
+           active = 1, updated_at = excluded.updated_at",
+        rusqlite::params![
+            id,
+            configuration.webhook_url.as_str(),
+            configuration.config_name,
+            context.tenant_id,
+            context.group_id,
+            context.team_id,
+            context.channel_id,
+            context.user_object_id,
+            app_type,
+            now,
+        ],
+    )?;
     let (outcome, created_at) = match existing_created_at {
-        None => {
-            transaction.execute(
-                "INSERT INTO configurations (
-                   id, webhook_url, config_name, tenant_id, group_id, team_id, channel_id,
-                   user_object_id, app_type, active, created_at, updated_at
-                 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?10)",
-                rusqlite::params![
-                    id,
-                    configuration.webhook_url.as_str(),
-                    configuration.config_name,
-                    context.tenant_id,
-                    context.group_id,
-                    context.team_id,
-                    context.channel_id,
-                    context.user_object_id,
-                    app_type,
-                    now,
-                ],
-            )?;
-            (UpsertOutcome::Created, now.to_owned())
-        }
-        Some(created_at) => {
-            transaction.execute(
-                "UPDATE configurations SET
-                   webhook_url = ?2, config_name = ?3, tenant_id = ?4, group_id = ?5,
-                   team_id = ?6, channel_id = ?7, user_object_id = ?8, app_type = ?9,
-                   active = 1, updated_at = ?10
-                 WHERE id = ?1",
-                rusqlite::params![
-                    id,
-                    configuration.webhook_url.as_str(),
-                    configuration.config_name,
-                    context.tenant_id,
-                    context.group_id,
-                    context.team_id,
-                    context.channel_id,
-                    context.user_object_id,
-                    app_type,
-                    now,
-                ],
-            )?;
-            (UpsertOutcome::Updated, created_at)
-        }
+        None => (UpsertOutcome::Created, now.to_owned()),
+        Some(created_at) => (UpsertOutcome::Updated, created_at),
     };
 
     transaction.execute(

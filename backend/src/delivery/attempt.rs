@@ -7,8 +7,7 @@ use std::time::Duration;
 use super::backoff::full_jitter;
 use super::claim::DueDelivery;
 use super::classify::Outcome;
-use super::outbox::duration_millis;
-use super::outbox::{OutcomeRecord, RetryCause, unix_millis};
+use super::outbox::{OutcomeRecord, RetryCause, duration_millis, unix_millis};
 use super::outcome_queue::WorkerStopped;
 use super::payload::WebhookRequest;
 use super::send::post_card;
@@ -81,7 +80,7 @@ async fn record_outcome(
             let throttled = delivery.throttled_responses + 1;
             if throttled >= settings.max_throttled_attempts {
                 let reason = format!("{reason}; gave up after {throttled} throttled attempts");
-                record_failed(shared, delivery, attempt, reason).await?;
+                record_failed(shared, delivery, attempt, reason)?;
                 return Ok(());
             }
 
@@ -90,22 +89,7 @@ async fn record_outcome(
                 None => settings.throttle_delay + jitter(shared, throttled),
             };
             // Recording the retry also pauses the webhook until the same time.
-            let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
-            shared.outcomes.send(OutcomeRecord::Retry {
-                id,
-                cause: RetryCause::Throttled,
-                reason: reason.clone(),
-                next_attempt_at,
-            })?;
-            tracing::warn!(
-                delivery_id = delivery.id,
-                configuration_id = %delivery.configuration_id,
-                event_id = delivery.event_id,
-                attempt,
-                retry_in_ms = duration_millis(delay),
-                reason,
-                "webhook throttled the delivery; retrying later"
-            );
+            queue_retry(shared, delivery, RetryCause::Throttled, reason, delay)?;
         }
         Outcome::Transient {
             reason,
@@ -114,31 +98,16 @@ async fn record_outcome(
             let failures = delivery.transient_failures + 1;
             if failures >= settings.max_attempts {
                 let reason = format!("{reason}; gave up after {failures} failed attempts");
-                record_failed(shared, delivery, attempt, reason).await?;
+                record_failed(shared, delivery, attempt, reason)?;
                 return Ok(());
             }
 
             let delay =
                 jitter(shared, failures).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
-            let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
-            shared.outcomes.send(OutcomeRecord::Retry {
-                id,
-                cause: RetryCause::Transient,
-                reason: reason.clone(),
-                next_attempt_at,
-            })?;
-            tracing::warn!(
-                delivery_id = delivery.id,
-                configuration_id = %delivery.configuration_id,
-                event_id = delivery.event_id,
-                attempt,
-                retry_in_ms = duration_millis(delay),
-                reason,
-                "delivery attempt failed; retrying later"
-            );
+            queue_retry(shared, delivery, RetryCause::Transient, reason, delay)?;
         }
         Outcome::Permanent { reason } => {
-            record_failed(shared, delivery, attempt, reason).await?;
+            record_failed(shared, delivery, attempt, reason)?;
         }
         Outcome::Gone { reason } => {
             let others = shared
@@ -162,7 +131,39 @@ async fn record_outcome(
     Ok(())
 }
 
-async fn record_failed(
+/// Queues a retry of `delivery` after `delay` and logs it.
+fn queue_retry(
+    shared: &Shared,
+    delivery: &DueDelivery,
+    cause: RetryCause,
+    reason: String,
+    delay: Duration,
+) -> Result<(), RecordError> {
+    let next_attempt_at = unix_millis()?.saturating_add(duration_millis(delay));
+    shared.outcomes.send(OutcomeRecord::Retry {
+        id: delivery.id,
+        cause,
+        reason: reason.clone(),
+        next_attempt_at,
+    })?;
+
+    let message = match cause {
+        RetryCause::Throttled => "webhook throttled the delivery; retrying later",
+        RetryCause::Transient => "delivery attempt failed; retrying later",
+    };
+    tracing::warn!(
+        delivery_id = delivery.id,
+        configuration_id = %delivery.configuration_id,
+        event_id = delivery.event_id,
+        attempt = delivery.attempts + 1,
+        retry_in_ms = duration_millis(delay),
+        reason,
+        "{message}"
+    );
+    Ok(())
+}
+
+fn record_failed(
     shared: &Shared,
     delivery: &DueDelivery,
     attempt: u32,

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::outbox::{INACTIVE_REASON, duration_millis, fail_delivery, read_event_types};
+use super::outbox::{
+    INACTIVE_REASON, OutcomeRecord, duration_millis, fail_delivery, read_event_types,
+};
 use super::rate_limit::{RateLimits, SendHistory};
 use crate::configuration::EventType;
 use crate::events::TaskEvent;
@@ -43,6 +45,17 @@ pub struct DueDelivery {
     pub counted_at: Option<i64>,
     /// End of this claim's lease, the `next_attempt_at` it wrote, in Unix milliseconds.
     pub leased_until: i64,
+}
+
+impl DueDelivery {
+    /// Returns the outcome that gives this claim back unsent.
+    pub fn released(&self) -> OutcomeRecord {
+        OutcomeRecord::Released {
+            id: self.id,
+            counted_at: self.counted_at,
+            leased_until: self.leased_until,
+        }
+    }
 }
 
 /// Parameters of one claim.

@@ -54,14 +54,19 @@ pub async fn run_cycle(
         lease_ms: duration_millis(lease_duration(&shared.settings)),
         limits: Arc::clone(&shared.limits),
     });
-    // Kept for a failed transaction, which consumes the outcomes it was given.
-    let kept = outcomes.clone();
-    let claim = match shared.store.record_and_claim(outcomes, request).await {
+    // Shared with the transaction, so that a failure can return them without a copy
+    // made for every cycle.
+    let outcomes: Arc<[OutcomeRecord]> = outcomes.into();
+    let claim = shared
+        .store
+        .record_and_claim(Arc::clone(&outcomes), request)
+        .await;
+    let claim = match claim {
         Ok(claim) => claim,
         Err(error) => {
             return Err(CycleFailure {
                 error,
-                outcomes: kept,
+                outcomes: outcomes.to_vec(),
             });
         }
     };
@@ -109,39 +114,6 @@ pub fn take_cycle_result(
             Err(Vec::new())
         }
     }
-}
-
-/// Returns the earliest time at which `records` make a delivery due again, in Unix
-/// milliseconds.
-pub fn earliest_due_at(records: &[OutcomeRecord]) -> Option<i64> {
-    records
-        .iter()
-        .filter_map(|record| match record {
-            OutcomeRecord::Retry {
-                next_attempt_at, ..
-            } => Some(*next_attempt_at),
-            // A released delivery is due at once.
-            OutcomeRecord::Released { .. } => Some(i64::MIN),
-            OutcomeRecord::Delivered { .. } | OutcomeRecord::Failed { .. } => None,
-        })
-        .min()
-}
-
-/// Returns the instant of the Unix time `at_ms`, or now when that has passed.
-pub fn instant_at(at_ms: i64) -> Instant {
-    let until = unix_millis()
-        .map(|now_ms| {
-            Duration::from_millis(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0))
-        })
-        .unwrap_or_default();
-    Instant::now() + until
-}
-
-/// Returns when the next claim may find due deliveries: when the earliest is due, at
-/// most the idle poll from now, in case another process added some.
-pub fn next_claim_time(shared: &Shared, next_due_at: Option<i64>) -> Instant {
-    let latest = Instant::now() + shared.settings.idle_poll;
-    next_due_at.map_or(latest, |due_at| instant_at(due_at).min(latest))
 }
 
 /// Logs the deliveries that a claim failed or postponed instead of leasing.

@@ -5,13 +5,14 @@
 //! deliveries by moving their `next_attempt_at` past a lease, so that a delivery whose
 //! worker died is retried once the lease ends.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::claim::{Claim, ClaimRequest, claim_in, read_next_due_at, uncount_request};
+use super::claim::{Claim, ClaimRequest, claim_in, uncount_request};
 use crate::configuration::EventType;
 use crate::events::TaskEvent;
 use crate::store::{Store, StoreError, current_timestamp, id_text};
@@ -86,7 +87,7 @@ pub enum RetryCause {
     Throttled,
 }
 
-/// Outcome of one claimed delivery, to be written by [`Store::record_outcomes`]. Every
+/// Outcome of one claimed delivery, to be written by [`Store::record_and_claim`]. Every
 /// variant but `Released` counts an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutcomeRecord {
@@ -188,15 +189,11 @@ impl Store {
         self.run(move |connection| {
             let event_id = id_text(event_id);
             let transaction = connection.transaction()?;
-            let exists = transaction
-                .query_row(
-                    "SELECT 1 FROM events WHERE id = ?1",
-                    [&event_id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if !exists {
+            if !row_exists(
+                &transaction,
+                "SELECT 1 FROM events WHERE id = ?1",
+                &event_id,
+            )? {
                 return Ok(None);
             }
 
@@ -240,15 +237,8 @@ impl Store {
         self.run(move |connection| {
             let configuration_id = id_text(configuration_id);
             let transaction = connection.transaction()?;
-            let exists = transaction
-                .query_row(
-                    "SELECT 1 FROM configurations WHERE id = ?1",
-                    [&configuration_id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if !exists {
+            let exists_query = "SELECT 1 FROM configurations WHERE id = ?1";
+            if !row_exists(&transaction, exists_query, &configuration_id)? {
                 return Ok(None);
             }
 
@@ -288,8 +278,9 @@ impl Store {
 
     /// Claims up to `request.limit` due deliveries in one transaction, as
     /// [`Store::record_and_claim`] describes.
+    #[cfg(test)]
     pub async fn claim_due(&self, request: ClaimRequest) -> Result<Claim, StoreError> {
-        self.record_and_claim(Vec::new(), Some(request)).await
+        self.record_and_claim(Arc::new([]), Some(request)).await
     }
 
     /// Records the outcomes of finished attempts, then claims up to `claim.limit`
@@ -304,14 +295,14 @@ impl Store {
     /// time the limit allows. Deliveries of inactive configurations are failed.
     pub async fn record_and_claim(
         &self,
-        outcomes: Vec<OutcomeRecord>,
+        outcomes: Arc<[OutcomeRecord]>,
         claim: Option<ClaimRequest>,
     ) -> Result<Claim, StoreError> {
         self.run(move |connection| {
             let now = current_timestamp()?;
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for outcome in &outcomes {
+            for outcome in outcomes.iter() {
                 write_outcome(&transaction, outcome, &now)?;
             }
             let claimed = match &claim {
@@ -325,14 +316,17 @@ impl Store {
     }
 
     /// Returns the earliest `next_attempt_at` of the deliveries still to send.
+    #[cfg(test)]
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
-        self.run(|connection| read_next_due_at(connection)).await
+        self.run(|connection| super::claim::read_next_due_at(connection))
+            .await
     }
 
     /// Records the outcomes of several attempts in one transaction. When it fails, none
     /// of them is recorded.
+    #[cfg(test)]
     pub async fn record_outcomes(&self, records: Vec<OutcomeRecord>) -> Result<(), StoreError> {
-        self.record_and_claim(records, None).await?;
+        self.record_and_claim(records.into(), None).await?;
         Ok(())
     }
 
@@ -385,6 +379,12 @@ pub(crate) fn insert_welcome_delivery(
         params![configuration_id, unix_millis()?, now],
     )?;
     Ok(())
+}
+
+/// Returns whether `query`, which selects by the id `?1`, finds a row.
+fn row_exists(transaction: &Transaction<'_>, query: &str, id: &str) -> Result<bool, StoreError> {
+    let found = transaction.query_row(query, [id], |_| Ok(())).optional()?;
+    Ok(found.is_some())
 }
 
 /// Returns `duration` in milliseconds, saturated at `i64::MAX`.

@@ -76,16 +76,16 @@ impl RateLimits {
         // Implication is transitive, so a window dropped because a kept window implies
         // it stays implied by the windows that are finally kept. Of two equal windows,
         // the first is dropped and the second kept.
-        let mut kept = vec![true; candidates.len()];
+        let mut is_kept = vec![true; candidates.len()];
         for (index, window) in candidates.iter().enumerate() {
-            kept[index] = !candidates.iter().enumerate().any(|(other_index, other)| {
-                other_index != index && kept[other_index] && window.is_implied_by(*other)
+            is_kept[index] = !candidates.iter().enumerate().any(|(other_index, other)| {
+                other_index != index && is_kept[other_index] && window.is_implied_by(*other)
             });
         }
         let windows: Vec<RateWindow> = candidates
             .into_iter()
-            .zip(kept)
-            .filter_map(|(window, kept)| kept.then_some(window))
+            .zip(is_kept)
+            .filter_map(|(window, is_kept)| is_kept.then_some(window))
             .collect();
         let longest_window_ms = windows
             .iter()

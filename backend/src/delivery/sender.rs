@@ -8,7 +8,6 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::attempt;
-use super::outbox::OutcomeRecord;
 use super::ready::ReadyDelivery;
 use super::worker::Shared;
 
@@ -75,12 +74,7 @@ fn pop_ready(shared: &Shared) -> Option<ReadyDelivery> {
             delivery_id = delivery.id,
             "claimed delivery given back because it waited too long for a sender"
         );
-        let released = OutcomeRecord::Released {
-            id: delivery.id,
-            counted_at: delivery.counted_at,
-            leased_until: delivery.leased_until,
-        };
-        if shared.outcomes.send(released).is_err() {
+        if shared.outcomes.send(delivery.released()).is_err() {
             // The loop has stopped, and the lease gives the delivery back.
             break;
         }

@@ -13,11 +13,8 @@ use url::Url;
 
 use super::DeliverySettings;
 use super::address::LocalDelivery;
-use super::cycle::{
-    CycleFailure, CycleResult, earliest_due_at, instant_at, next_claim_time, run_cycle,
-    take_cycle_result,
-};
-use super::outbox::OutcomeRecord;
+use super::cycle::{CycleFailure, CycleResult, run_cycle, take_cycle_result};
+use super::outbox::{OutcomeRecord, unix_millis};
 use super::outcome_queue::{OutcomeReceiver, OutcomeSender, outcome_queue};
 use super::rate_limit::RateLimits;
 use super::ready::{MAX_DISPATCH_DELAY, ReadyQueue};
@@ -67,7 +64,7 @@ impl DeliveryWorker {
         };
         let client = build_client(settings.request_timeout, local)?;
         let (outcomes, outcome_receiver) = outcome_queue();
-        let concurrency = settings.concurrency.max(1);
+        let capacity = READY_PER_SENDER * settings.concurrency.max(1);
         let shared = Arc::new(Shared {
             store,
             client,
@@ -77,7 +74,7 @@ impl DeliveryWorker {
                 MAX_DISPATCH_DELAY,
             )),
             random: Mutex::new(fastrand::Rng::new()),
-            ready: Mutex::new(ReadyQueue::new(READY_PER_SENDER * concurrency)),
+            ready: Mutex::new(ReadyQueue::new(capacity)),
             ready_added: Notify::new(),
             ready_low: Notify::new(),
             ready_low_water: AtomicUsize::new(0),
@@ -137,10 +134,6 @@ impl Shared {
     pub(super) fn ready_low_water(&self) -> usize {
         self.ready_low_water.load(Ordering::Relaxed)
     }
-
-    fn set_ready_low_water(&self, length: usize) {
-        self.ready_low_water.store(length, Ordering::Relaxed);
-    }
 }
 
 /// Most deliveries claimed ahead, per sender. A fan-out then commits once per up to this
@@ -158,9 +151,12 @@ struct WorkerLoop {
     outcomes: OutcomeReceiver,
     senders: JoinSet<()>,
     concurrency: usize,
+    /// The ready queue's capacity.
+    capacity: usize,
     /// Deliveries that the ready queue should hold after a claim. It is halved when
     /// queued deliveries wait too long, because the webhooks respond slowly, and doubled
-    /// after each full claim without that, up to the queue's capacity.
+    /// after each full claim without that, up to `capacity`. The loop claims again when
+    /// half of it is left (`Shared::ready_low_water`).
     target_ready: usize,
     expired_since_claim: bool,
     /// Outcomes waiting for the next store cycle, and when the oldest arrived.
@@ -181,14 +177,14 @@ struct WorkerLoop {
 impl WorkerLoop {
     fn new(shared: Arc<Shared>, outcomes: OutcomeReceiver) -> Self {
         let concurrency = shared.settings.concurrency.max(1);
-        let target_ready = READY_PER_SENDER * concurrency;
-        shared.set_ready_low_water(target_ready / 2);
-        Self {
+        let capacity = READY_PER_SENDER * concurrency;
+        let mut worker_loop = Self {
             shared,
             outcomes,
             senders: JoinSet::new(),
             concurrency,
-            target_ready,
+            capacity,
+            target_ready: 0,
             expired_since_claim: false,
             pending: Vec::new(),
             oldest_pending: None,
@@ -196,7 +192,18 @@ impl WorkerLoop {
             woken_during_cycle: false,
             claim_after: None,
             retry_after: None,
-        }
+        };
+        worker_loop.set_target_ready(capacity);
+        worker_loop
+    }
+
+    /// Sets the queue target, between one delivery and the capacity, and the queue
+    /// length at which the senders wake the loop to claim again.
+    fn set_target_ready(&mut self, target: usize) {
+        self.target_ready = target.clamp(1, self.capacity);
+        self.shared
+            .ready_low_water
+            .store(self.target_ready / 2, Ordering::Relaxed);
     }
 
     /// Runs until `stop` is cancelled, then waits for the attempts in progress, gives
@@ -249,8 +256,7 @@ impl WorkerLoop {
             .iter()
             .any(|record| matches!(record, OutcomeRecord::Released { .. }));
         if released {
-            self.target_ready = (self.target_ready / 2).max(1);
-            self.shared.set_ready_low_water(self.target_ready / 2);
+            self.set_target_ready(self.target_ready / 2);
             self.expired_since_claim = true;
         }
     }
@@ -280,9 +286,9 @@ impl WorkerLoop {
         };
         // Claiming while half the target is still queued keeps the queue from running
         // dry while the claim runs.
-        let wanted = self.target_ready.saturating_sub(queued).min(room);
+        let claim_limit = self.target_ready.saturating_sub(queued).min(room);
         let may_claim = queued <= self.target_ready / 2
-            && wanted > 0
+            && claim_limit > 0
             && self.claim_after.is_none_or(|after| now >= after);
         let must_record = self
             .oldest_pending
@@ -298,7 +304,7 @@ impl WorkerLoop {
             let due = instant_at(due_at);
             self.claim_after = self.claim_after.map(|after| after.min(due));
         }
-        let limit = may_claim.then_some(wanted);
+        let limit = may_claim.then_some(claim_limit);
         let shared = Arc::clone(&self.shared);
         self.woken_during_cycle = false;
         self.cycle = Some(tokio::spawn(run_cycle(shared, records, limit)));
@@ -322,11 +328,10 @@ impl WorkerLoop {
 
         if let Some(limit) = result.limit {
             if result.claimed < limit && !self.woken_during_cycle {
-                self.claim_after = Some(next_claim_time(&self.shared, result.next_due_at));
+                let idle_poll = self.shared.settings.idle_poll;
+                self.claim_after = Some(next_claim_time(idle_poll, result.next_due_at));
             } else if result.claimed == limit && !self.expired_since_claim {
-                let capacity = READY_PER_SENDER * self.concurrency;
-                self.target_ready = (self.target_ready * 2).min(capacity);
-                self.shared.set_ready_low_water(self.target_ready / 2);
+                self.set_target_ready(self.target_ready * 2);
             }
             self.expired_since_claim = false;
         }
@@ -388,11 +393,7 @@ impl WorkerLoop {
             .shared
             .lock_ready()
             .drain()
-            .map(|delivery| OutcomeRecord::Released {
-                id: delivery.id,
-                counted_at: delivery.counted_at,
-                leased_until: delivery.leased_until,
-            })
+            .map(|delivery| delivery.released())
             .collect();
         self.pending.extend(unsent);
         self.record_pending().await;
@@ -417,6 +418,39 @@ impl WorkerLoop {
             self.pending = unrecorded;
         }
     }
+}
+
+/// Returns the earliest time at which `records` make a delivery due again, in Unix
+/// milliseconds.
+fn earliest_due_at(records: &[OutcomeRecord]) -> Option<i64> {
+    records
+        .iter()
+        .filter_map(|record| match record {
+            OutcomeRecord::Retry {
+                next_attempt_at, ..
+            } => Some(*next_attempt_at),
+            // A released delivery is due at once.
+            OutcomeRecord::Released { .. } => Some(i64::MIN),
+            OutcomeRecord::Delivered { .. } | OutcomeRecord::Failed { .. } => None,
+        })
+        .min()
+}
+
+/// Returns the instant of the Unix time `at_ms`, or now when that has passed.
+fn instant_at(at_ms: i64) -> Instant {
+    let until = unix_millis()
+        .map(|now_ms| {
+            Duration::from_millis(u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0))
+        })
+        .unwrap_or_default();
+    Instant::now() + until
+}
+
+/// Returns when the next claim may find due deliveries: when the earliest is due, at
+/// most the idle poll from now, in case another process added some.
+fn next_claim_time(idle_poll: Duration, next_due_at: Option<i64>) -> Instant {
+    let latest = Instant::now() + idle_poll;
+    next_due_at.map_or(latest, |due_at| instant_at(due_at).min(latest))
 }
 
 pub(super) fn log_store_error(error: &StoreError, message: &'static str) {
