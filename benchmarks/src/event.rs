@@ -30,7 +30,16 @@ pub fn request_body() -> serde_json::Value {
 /// Returns the MessageCard that the backend posts to a local webhook for the event of
 /// [`request_body`].
 pub fn card_body() -> anyhow::Result<Vec<u8>> {
-    let event = TaskEvent {
+    let payload = build_payload(
+        CardContent::for_event(&task_event()),
+        PayloadFormat::MessageCard,
+    )?;
+    Ok(payload)
+}
+
+/// Returns the event of [`request_body`] as the backend stores it.
+pub fn task_event() -> TaskEvent {
+    TaskEvent {
         kind: EventType::Created,
         task_id: TASK_ID.to_owned(),
         title: TITLE.to_owned(),
@@ -38,9 +47,7 @@ pub fn card_body() -> anyhow::Result<Vec<u8>> {
         assignee: Some(ASSIGNEE.to_owned()),
         due_date: Some(DUE_DATE.to_owned()),
         link: Some(LINK.to_owned()),
-    };
-    let payload = build_payload(CardContent::for_event(&event), PayloadFormat::MessageCard)?;
-    Ok(payload)
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod fanout;
 mod proc_stats;
 mod report;
 mod sink;
+mod store_cycles;
 mod wrk;
 
 use std::process::ExitCode;
@@ -33,6 +34,9 @@ enum Command {
     /// prints its port on the first line of standard output and stops when standard
     /// input closes.
     Sink,
+    /// Measures the database work of a fan-out alone: the worker's store cycles claim
+    /// every delivery of one event and record it as delivered, without sending anything.
+    StoreCycles(store_cycles::StoreCyclesArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Some(Command::Sink) => sink::run(),
+        Some(Command::StoreCycles(args)) => store_cycles::run(&args),
         None => bench::run(&cli.bench),
     };
     match result {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::outbox::{
-    INACTIVE_REASON, OutcomeRecord, duration_millis, fail_delivery, read_event_types,
+    INACTIVE_REASON, OutcomeRecord, duration_millis, fail_delivery, json_id_list, read_event_types,
 };
 use super::rate_limit::{RateLimits, SendHistory};
 use crate::configuration::EventType;
@@ -107,6 +107,7 @@ pub(super) fn claim_in(
         due: Vec::with_capacity(rows.len()),
         ..Claim::default()
     };
+    let leased_until = request.now_ms.saturating_add(request.lease_ms);
     let mut histories: HashMap<String, SendHistory> = HashMap::new();
     let mut events: HashMap<String, Arc<TaskEvent>> = HashMap::new();
     for row in rows {
@@ -136,10 +137,6 @@ pub(super) fn claim_in(
             continue;
         }
 
-        // TODO: keep leases in memory, with a lock on the database file so that only one
-        // worker runs, to save this indexed row update per delivery.
-        let leased_until = request.now_ms.saturating_add(request.lease_ms);
-        set_next_attempt_at(transaction, row.id, leased_until)?;
         let card = match &row.event_id {
             Some(event_id) => DueCard::Event(read_event(transaction, event_id, &mut events)?),
             None => read_welcome_card(transaction, &row.configuration_id)?,
@@ -157,6 +154,11 @@ pub(super) fn claim_in(
             leased_until,
         });
     }
+
+    // TODO: keep leases in memory, with a lock on the database file so that only one
+    // worker runs, to save this indexed row update per delivery.
+    let leased: Vec<i64> = claim.due.iter().map(|delivery| delivery.id).collect();
+    lease(transaction, &leased, leased_until)?;
 
     if claim.due.len() + claim.dropped.len() + claim.postponed.len() < request.limit {
         claim.next_due_at = read_next_due_at(transaction)?;
@@ -268,6 +270,21 @@ fn set_next_attempt_at(
     transaction
         .prepare_cached("UPDATE deliveries SET next_attempt_at = ?2 WHERE id = ?1")?
         .execute(params![id, next_attempt_at])?;
+    Ok(())
+}
+
+/// Leases the deliveries `ids` until `leased_until` by moving their `next_attempt_at`.
+fn lease(transaction: &Transaction<'_>, ids: &[i64], leased_until: i64) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+
+    transaction
+        .prepare_cached(
+            "UPDATE deliveries SET next_attempt_at = ?2
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )?
+        .execute(params![json_id_list(ids), leased_until])?;
     Ok(())
 }
 

@@ -302,9 +302,7 @@ impl Store {
             let now = current_timestamp()?;
             let transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for outcome in outcomes.iter() {
-                write_outcome(&transaction, outcome, &now)?;
-            }
+            write_outcomes(&transaction, &outcomes, &now)?;
             let claimed = match &claim {
                 Some(request) => claim_in(&transaction, request, &now)?,
                 None => Claim::default(),
@@ -424,20 +422,59 @@ pub(super) fn read_event_types(
     Ok(event_types)
 }
 
+/// Writes `records` inside `transaction`. The deliveries that succeeded, nearly all
+/// of a fan-out, are marked in one statement.
+fn write_outcomes(
+    transaction: &Transaction<'_>,
+    records: &[OutcomeRecord],
+    now: &str,
+) -> Result<(), StoreError> {
+    let mut delivered = Vec::new();
+    for record in records {
+        match record {
+            OutcomeRecord::Delivered { id } => delivered.push(*id),
+            _ => write_outcome(transaction, record, now)?,
+        }
+    }
+    if delivered.is_empty() {
+        return Ok(());
+    }
+
+    transaction
+        .prepare_cached(
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
+               last_error = NULL, updated_at = ?2
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )?
+        .execute(params![json_id_list(&delivered), now])?;
+    Ok(())
+}
+
+/// Returns `ids` as a JSON array, the parameter of a statement that changes many rows
+/// through `json_each`. One execution for all the rows of a cycle saves the fixed cost
+/// of an execution per row: binding, opening cursors and resetting.
+pub(super) fn json_id_list(ids: &[i64]) -> String {
+    let mut list = String::with_capacity(ids.len() * 8 + 2);
+    list.push('[');
+    for (index, id) in ids.iter().enumerate() {
+        if index > 0 {
+            list.push(',');
+        }
+        list.push_str(&id.to_string());
+    }
+    list.push(']');
+    list
+}
+
+/// Writes one outcome other than a success.
 fn write_outcome(
     transaction: &Transaction<'_>,
     record: &OutcomeRecord,
     now: &str,
 ) -> Result<(), StoreError> {
     match record {
-        OutcomeRecord::Delivered { id } => {
-            transaction
-                .prepare_cached(
-                    "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
-                       last_error = NULL, updated_at = ?2
-                     WHERE id = ?1",
-                )?
-                .execute(params![id, now])?;
+        OutcomeRecord::Delivered { .. } => {
+            unreachable!("write_outcomes marks the delivered ones in one statement")
         }
         OutcomeRecord::Retry {
             id,
@@ -565,7 +602,7 @@ mod tests {
         let store = Store::open(&directory.path().join("test.sqlite3"))
             .await
             .unwrap();
-        for _ in 0..3 {
+        for _ in 0..4 {
             store.upsert(configuration()).await.unwrap();
         }
         let now_ms = unix_millis().unwrap();
@@ -578,12 +615,16 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(claim.due.len(), 3);
-        let [delivered, retried, failed] = [0, 1, 2].map(|index| &claim.due[index]);
+        assert_eq!(claim.due.len(), 4);
+        let [delivered, also_delivered, retried, failed] =
+            [0, 1, 2, 3].map(|index| &claim.due[index]);
 
         store
             .record_outcomes(vec![
                 OutcomeRecord::Delivered { id: delivered.id },
+                OutcomeRecord::Delivered {
+                    id: also_delivered.id,
+                },
                 OutcomeRecord::Retry {
                     id: retried.id,
                     cause: RetryCause::Throttled,
@@ -599,10 +640,13 @@ mod tests {
             .unwrap();
 
         let delivered = only_delivery(&store, &delivered.configuration_id).await;
+        let also_delivered = only_delivery(&store, &also_delivered.configuration_id).await;
         let retried = only_delivery(&store, &retried.configuration_id).await;
         let failed = only_delivery(&store, &failed.configuration_id).await;
         assert_eq!(delivered.state, DeliveryState::Delivered);
         assert_eq!(delivered.attempts, 1);
+        assert_eq!(also_delivered.state, DeliveryState::Delivered);
+        assert_eq!(also_delivered.attempts, 1);
         assert_eq!(retried.state, DeliveryState::Retrying);
         assert_eq!(retried.attempts, 1);
         assert_eq!(retried.last_error.as_deref(), Some("throttled"));
@@ -610,6 +654,13 @@ mod tests {
         assert_eq!(failed.attempts, 1);
         assert_eq!(failed.last_error.as_deref(), Some("rejected"));
         assert_eq!(store.next_due_at().await.unwrap(), Some(now_ms + 10_000));
+    }
+
+    #[test]
+    fn id_list_is_json_array() {
+        assert_eq!(json_id_list(&[]), "[]");
+        assert_eq!(json_id_list(&[7]), "[7]");
+        assert_eq!(json_id_list(&[1, -2, 30]), "[1,-2,30]");
     }
 
     /// Stores one configuration, whose welcome card is due, and returns a claim request

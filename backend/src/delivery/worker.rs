@@ -136,9 +136,15 @@ impl Shared {
     }
 }
 
-/// Most deliveries claimed ahead, per sender. A fan-out then commits once per up to this
-/// many rounds of attempts rather than once per few finished attempts.
-const READY_PER_SENDER: usize = 4;
+/// Most deliveries claimed ahead, per sender. A fan-out's store cycle takes a few
+/// milliseconds, and the next one starts when half of the queue target is left, so the
+/// senders must have several rounds queued to go on sending while it runs.
+const READY_PER_SENDER: usize = 16;
+
+/// Queue target per sender before the first full claim. Slow webhooks would leave most
+/// of a full queue waiting past its dispatch delay, so the target starts low and doubles
+/// with each full claim that gave nothing back.
+const FIRST_READY_PER_SENDER: usize = 2;
 
 /// Wait before the next store cycle after one failed, so that a lasting database error
 /// is retried once a second rather than in a tight loop.
@@ -193,7 +199,7 @@ impl WorkerLoop {
             claim_after: None,
             retry_after: None,
         };
-        worker_loop.set_target_ready(capacity);
+        worker_loop.set_target_ready(FIRST_READY_PER_SENDER * concurrency);
         worker_loop
     }
 
