@@ -107,6 +107,7 @@ pub async fn serve(
     let worker = if settings.delivery.start_worker {
         let worker = DeliveryWorker::start(
             store,
+            &settings.database,
             settings.delivery.clone(),
             settings.dev_webhook_origin.clone(),
             wake,

@@ -634,6 +634,37 @@ async fn restart_mid_fanout_delivers_once() {
 }
 
 #[tokio::test]
+async fn second_worker_waits_for_first() {
+    let webhooks = FakeWebhooks::start().await;
+    let (_directory, database) = temp_database();
+    let settings = delivery_settings(&database, &webhooks);
+    let first = TestServer::start(settings.clone()).await;
+    let tokens: Vec<String> = (0..10).map(|index| format!("channel-{index}")).collect();
+    for token in &tokens {
+        create_configuration(&first, &webhooks, token, &["created"]).await;
+        // Slow responses keep each claim in flight long enough for a second worker to
+        // claim it too, if it could.
+        webhooks.set_behavior(token, Behavior::Slow(Duration::from_millis(100)));
+    }
+    // Started once the first has created the database, as a standby would be.
+    let second = TestServer::start(settings).await;
+
+    accept_event(&second, &task_event("created", "T-both")).await;
+    wait_until_all_sent(&database).await;
+    first.stop().await;
+    accept_event(&second, &task_event("created", "T-second")).await;
+    wait_until_all_sent(&database).await;
+
+    for token in &tokens {
+        let posts = webhooks.received_by(token);
+        let event_cards = posts.iter().filter(|post| post.is_event_card()).count();
+        assert_eq!(posts.len() - event_cards, 1, "welcome cards to {token}");
+        assert_eq!(event_cards, 2, "event cards to {token}");
+    }
+    second.stop().await;
+}
+
+#[tokio::test]
 async fn rate_limit_spaces_posts_to_one_webhook() {
     let webhooks = FakeWebhooks::start().await;
     let (_directory, database) = temp_database();

@@ -31,15 +31,23 @@ pub async fn attempt(
     };
 
     if let Err(error) = record_outcome(shared, &delivery, outcome).await {
-        // The delivery keeps its lease and is attempted again when the lease ends.
         tracing::error!(
             delivery_id = delivery.id,
             configuration_id = %delivery.configuration_id,
             event_id = delivery.event_id,
             error = error_chain(&error),
-            "recording a delivery outcome failed"
+            "recording a delivery outcome failed; the delivery will be attempted again"
         );
+        // Nothing was written, so the delivery is due again once the worker forgets the claim.
+        finish(shared, delivery.id);
     }
+}
+
+/// Tells the worker that the attempt of delivery `id` ended with nothing for its cycle
+/// to write.
+fn finish(shared: &Shared, id: i64) {
+    // A stopped worker keeps no claims.
+    let _ = shared.outcomes.send(OutcomeRecord::Finished { id });
 }
 
 /// Error that kept an outcome from being recorded.
@@ -126,6 +134,7 @@ async fn record_outcome(
                 reason,
                 "webhook removed; configuration deactivated"
             );
+            finish(shared, delivery.id);
         }
     }
     Ok(())

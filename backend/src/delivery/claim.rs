@@ -1,5 +1,9 @@
-//! Claims of due deliveries: the rows leased to the worker in one transaction, each
+//! Claims of due deliveries: the rows taken by the worker in one transaction, each
 //! admitted by its webhook's rate limits, with the card that it sends.
+//!
+//! A claim writes nothing to the rows that it takes. The worker keeps their ids in
+//! memory until their outcomes are written, and passes them to each later claim, which
+//! skips them. The worker lock keeps a second worker from claiming them too.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -43,8 +47,6 @@ pub struct DueDelivery {
     /// Time at which the rate limits counted this delivery's request, in Unix
     /// milliseconds, or `None` when no limit applies.
     pub counted_at: Option<i64>,
-    /// End of this claim's lease, the `next_attempt_at` it wrote, in Unix milliseconds.
-    pub leased_until: i64,
 }
 
 impl DueDelivery {
@@ -53,7 +55,6 @@ impl DueDelivery {
         OutcomeRecord::Released {
             id: self.id,
             counted_at: self.counted_at,
-            leased_until: self.leased_until,
         }
     }
 }
@@ -65,15 +66,16 @@ pub struct ClaimRequest {
     pub now_ms: i64,
     /// Maximum number of deliveries to claim.
     pub limit: usize,
-    /// How long a claimed delivery is leased before another claim may take it again.
-    pub lease_ms: i64,
+    /// Deliveries that the worker claimed earlier and whose outcomes are not written
+    /// yet. The claim skips them.
+    pub in_progress: Arc<[i64]>,
     pub limits: Arc<RateLimits>,
 }
 
 /// Deliveries taken by one claim.
 #[derive(Default)]
 pub struct Claim {
-    /// Deliveries to send now, leased to the caller and admitted by the rate limits.
+    /// Deliveries to send now, in_progress by the caller and admitted by the rate limits.
     pub due: Vec<DueDelivery>,
     /// Deliveries that were failed instead because their configuration is inactive, as
     /// (delivery id, configuration id, event id).
@@ -101,13 +103,13 @@ pub(super) fn claim_in(
     request: &ClaimRequest,
     now: &str,
 ) -> Result<Claim, StoreError> {
-    let rows = select_due(transaction, request.now_ms, request.limit)?;
+    let in_progress = json_id_list(&request.in_progress);
+    let rows = select_due(transaction, request.now_ms, request.limit, &in_progress)?;
 
     let mut claim = Claim {
         due: Vec::with_capacity(rows.len()),
         ..Claim::default()
     };
-    let leased_until = request.now_ms.saturating_add(request.lease_ms);
     let mut histories: HashMap<String, SendHistory> = HashMap::new();
     let mut events: HashMap<String, Arc<TaskEvent>> = HashMap::new();
     for row in rows {
@@ -151,17 +153,11 @@ pub(super) fn claim_in(
             throttled_responses: row.throttled_responses,
             card,
             counted_at: history.newest_request(),
-            leased_until,
         });
     }
 
-    // TODO: keep leases in memory, with a lock on the database file so that only one
-    // worker runs, to save this indexed row update per delivery.
-    let leased: Vec<i64> = claim.due.iter().map(|delivery| delivery.id).collect();
-    lease(transaction, &leased, leased_until)?;
-
     if claim.due.len() + claim.dropped.len() + claim.postponed.len() < request.limit {
-        claim.next_due_at = read_next_due_at(transaction)?;
+        claim.next_due_at = read_next_due_at(transaction, &in_progress)?;
     }
 
     let admitted: Vec<&str> = claim
@@ -215,10 +211,13 @@ fn read_history(configuration_id: &str, sent_at: &[u8], paused_until: Option<i64
     })
 }
 
+/// Selects up to `limit` deliveries due at `now_ms`, oldest due first, except those in
+/// `in_progress`, a JSON list of ids.
 fn select_due(
     transaction: &Transaction<'_>,
     now_ms: i64,
     limit: usize,
+    in_progress: &str,
 ) -> Result<Vec<DueRow>, StoreError> {
     let mut statement = transaction.prepare_cached(
         "SELECT d.id, d.event_id, d.configuration_id, d.attempts, d.transient_failures,
@@ -227,12 +226,13 @@ fn select_due(
          JOIN configurations c ON c.id = d.configuration_id
          LEFT JOIN webhook_send_history h ON h.configuration_id = d.configuration_id
          WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
+           AND d.id NOT IN (SELECT value FROM json_each(?3))
          ORDER BY d.next_attempt_at, d.id
          LIMIT ?2",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = statement
-        .query_map(params![now_ms, limit], |row| {
+        .query_map(params![now_ms, limit, in_progress], |row| {
             Ok(DueRow {
                 id: row.get(0)?,
                 event_id: row.get(1)?,
@@ -250,15 +250,23 @@ fn select_due(
     Ok(rows)
 }
 
+/// Returns the earliest `next_attempt_at` of the deliveries still to send, except those
+/// in `in_progress`, a JSON list of ids.
 pub(super) fn read_next_due_at(
     connection: &rusqlite::Connection,
+    in_progress: &str,
 ) -> Result<Option<i64>, StoreError> {
+    // Ordered by the partial index, so the query stops at the first delivery not in_progress.
     let next = connection
         .prepare_cached(
-            "SELECT MIN(next_attempt_at) FROM deliveries
-             WHERE state IN ('pending', 'retrying')",
+            "SELECT next_attempt_at FROM deliveries
+             WHERE state IN ('pending', 'retrying')
+               AND id NOT IN (SELECT value FROM json_each(?1))
+             ORDER BY next_attempt_at
+             LIMIT 1",
         )?
-        .query_row([], |row| row.get(0))?;
+        .query_row([in_progress], |row| row.get(0))
+        .optional()?;
     Ok(next)
 }
 
@@ -270,21 +278,6 @@ fn set_next_attempt_at(
     transaction
         .prepare_cached("UPDATE deliveries SET next_attempt_at = ?2 WHERE id = ?1")?
         .execute(params![id, next_attempt_at])?;
-    Ok(())
-}
-
-/// Leases the deliveries `ids` until `leased_until` by moving their `next_attempt_at`.
-fn lease(transaction: &Transaction<'_>, ids: &[i64], leased_until: i64) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-
-    transaction
-        .prepare_cached(
-            "UPDATE deliveries SET next_attempt_at = ?2
-             WHERE id IN (SELECT value FROM json_each(?1))",
-        )?
-        .execute(params![json_id_list(ids), leased_until])?;
     Ok(())
 }
 

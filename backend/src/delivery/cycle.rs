@@ -2,19 +2,13 @@
 //! deliveries in one transaction, then builds the claimed deliveries' requests.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::DeliverySettings;
 use super::claim::{Claim, ClaimRequest, DueDelivery};
 use super::outbox::{OutcomeRecord, duration_millis, unix_millis};
 use super::payload::{ClaimPayloads, WebhookRequest};
-use super::ready::MAX_DISPATCH_DELAY;
 use super::worker::{Shared, log_store_error};
 use crate::store::StoreError;
-
-/// Time added to the request timeout for a claim's lease. A delivery whose worker died
-/// mid-attempt is claimed again after the lease.
-const LEASE_MARGIN: Duration = Duration::from_secs(60);
 
 /// Result of one store cycle, with the requests of the claimed deliveries built.
 pub struct CycleResult {
@@ -34,13 +28,15 @@ pub struct CycleFailure {
     pub outcomes: Vec<OutcomeRecord>,
 }
 
-/// Records `outcomes` and, when `limit` is given, claims up to `limit` due deliveries in
-/// the same transaction, and builds the requests of the claimed deliveries. When the
-/// transaction fails, nothing is written and the outcomes come back in the failure.
+/// Records `outcomes` and, when `limit` is given, claims up to `limit` due deliveries
+/// other than the `in_progress` ones in the same transaction, and builds the requests of the
+/// claimed deliveries. When the transaction fails, nothing is written and the outcomes
+/// come back in the failure.
 pub async fn run_cycle(
     shared: Arc<Shared>,
     outcomes: Vec<OutcomeRecord>,
     limit: Option<usize>,
+    in_progress: Arc<[i64]>,
 ) -> Result<CycleResult, CycleFailure> {
     // The claim counts its requests at this time, so the dispatch delay starts here.
     let claimed_at = Instant::now();
@@ -51,7 +47,7 @@ pub async fn run_cycle(
     let request = limit.map(|limit| ClaimRequest {
         now_ms,
         limit,
-        lease_ms: duration_millis(lease_duration(&shared.settings)),
+        in_progress,
         limits: Arc::clone(&shared.limits),
     });
     // Shared with the transaction, so that a failure can return them without a copy
@@ -91,12 +87,6 @@ pub async fn run_cycle(
     })
 }
 
-/// Returns the lease of a claim: the longest wait for a sender, the request timeout and
-/// a margin. A delivery whose worker died mid-attempt is claimed again after it.
-fn lease_duration(settings: &DeliverySettings) -> Duration {
-    MAX_DISPATCH_DELAY + settings.request_timeout + LEASE_MARGIN
-}
-
 /// Returns the result of a successful cycle. For a failed one, logs the error and
 /// returns the outcomes that it did not record.
 pub fn take_cycle_result(
@@ -109,7 +99,7 @@ pub fn take_cycle_result(
             Err(failure.outcomes)
         }
         Err(error) => {
-            // The deliveries keep their leases and are attempted again when they end.
+            // The deliveries of the lost outcomes are claimed and attempted again.
             tracing::error!(%error, "a store cycle panicked; its outcomes are lost");
             Err(Vec::new())
         }

@@ -16,6 +16,7 @@ pub mod ready;
 pub mod send;
 mod sender;
 pub mod worker;
+pub mod worker_lock;
 
 use std::time::Duration;
 

@@ -1,9 +1,9 @@
 //! The outbox: task events and their card deliveries in SQLite.
 //!
 //! An event and one pending delivery per matching configuration are written in one
-//! transaction, so an accepted event is never half stored. The worker claims due
-//! deliveries by moving their `next_attempt_at` past a lease, so that a delivery whose
-//! worker died is retried once the lease ends.
+//! transaction, so an accepted event is never half stored. The worker keeps the ids of
+//! the deliveries that it claimed in memory until their outcomes are written, so a
+//! delivery whose worker died is claimed again as soon as a worker starts.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -88,7 +88,7 @@ pub enum RetryCause {
 }
 
 /// Outcome of one claimed delivery, to be written by [`Store::record_and_claim`]. Every
-/// variant but `Released` counts an attempt.
+/// variant but `Released` and `Finished` counts an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutcomeRecord {
     /// The webhook accepted the card.
@@ -103,15 +103,13 @@ pub enum OutcomeRecord {
     },
     /// The delivery is given up.
     Failed { id: i64, reason: String },
-    /// The claim that leased the delivery until `leased_until` is given back without an
-    /// attempt. Neither the attempt nor the request counted by the rate limits at
-    /// `counted_at` counts any more, and the delivery is due again at once. Nothing
-    /// changes when the lease has ended and another claim may hold the delivery.
-    Released {
-        id: i64,
-        counted_at: Option<i64>,
-        leased_until: i64,
-    },
+    /// The claimed delivery is given back without an attempt. The request counted by
+    /// the rate limits at `counted_at` no longer counts, and the delivery stays due.
+    Released { id: i64, counted_at: Option<i64> },
+    /// The attempt ended with nothing for the cycle to write: its outcome was written
+    /// apart, or writing it failed and the delivery stays due. The worker forgets its
+    /// claim.
+    Finished { id: i64 },
 }
 
 impl OutcomeRecord {
@@ -121,7 +119,8 @@ impl OutcomeRecord {
             Self::Delivered { id }
             | Self::Retry { id, .. }
             | Self::Failed { id, .. }
-            | Self::Released { id, .. } => *id,
+            | Self::Released { id, .. }
+            | Self::Finished { id } => *id,
         }
     }
 }
@@ -286,13 +285,12 @@ impl Store {
     /// Records the outcomes of finished attempts, then claims up to `claim.limit`
     /// deliveries due at `claim.now_ms`, oldest due first, all in one transaction. A
     /// fan-out therefore commits, and syncs the database file, once per worker cycle
-    /// rather than once per delivery. When it fails, nothing is written, and the
-    /// recorded deliveries are attempted again after their lease.
+    /// rather than once per delivery. When it fails, nothing is written.
     ///
-    /// A delivery whose webhook `claim.limits` admit is leased by moving its
-    /// `next_attempt_at` to `now_ms + lease_ms`, and the request is recorded in the
-    /// webhook's send history. A delivery whose webhook is at its limit is moved to the
-    /// time the limit allows. Deliveries of inactive configurations are failed.
+    /// The claim skips the deliveries in `claim.in_progress`. A delivery whose webhook
+    /// `claim.limits` admit is returned, and its request is recorded in the webhook's
+    /// send history. A delivery whose webhook is at its limit is moved to the time the
+    /// limit allows. Deliveries of inactive configurations are failed.
     pub async fn record_and_claim(
         &self,
         outcomes: Arc<[OutcomeRecord]>,
@@ -316,7 +314,7 @@ impl Store {
     /// Returns the earliest `next_attempt_at` of the deliveries still to send.
     #[cfg(test)]
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
-        self.run(|connection| super::claim::read_next_due_at(connection))
+        self.run(|connection| super::claim::read_next_due_at(connection, "[]"))
             .await
     }
 
@@ -508,24 +506,12 @@ fn write_outcome(
                 pause_webhook(transaction, *id, *next_attempt_at)?;
             }
         }
-        OutcomeRecord::Released {
-            id,
-            counted_at,
-            leased_until,
-        } => {
-            let released = transaction
-                .prepare_cached(
-                    "UPDATE deliveries SET next_attempt_at = ?2
-                     WHERE id = ?1 AND state IN ('pending', 'retrying')
-                       AND next_attempt_at = ?3",
-                )?
-                .execute(params![id, unix_millis()?, leased_until])?;
-            if released == 1
-                && let Some(counted_at) = counted_at
-            {
+        OutcomeRecord::Released { id, counted_at } => {
+            if let Some(counted_at) = counted_at {
                 uncount_request(transaction, *id, *counted_at)?;
             }
         }
+        OutcomeRecord::Finished { .. } => {}
         OutcomeRecord::Failed { id, reason } => {
             transaction
                 .prepare_cached("UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1")?
@@ -610,7 +596,7 @@ mod tests {
             .claim_due(ClaimRequest {
                 now_ms,
                 limit: 10,
-                lease_ms: 60_000,
+                in_progress: Arc::new([]),
                 limits: Arc::new(RateLimits::new(&[])),
             })
             .await
@@ -682,7 +668,7 @@ mod tests {
         ClaimRequest {
             now_ms: unix_millis().unwrap(),
             limit: 10,
-            lease_ms: 60_000,
+            in_progress: Arc::new([]),
             limits: Arc::clone(limits),
         }
     }
@@ -699,7 +685,6 @@ mod tests {
             .record_outcomes(vec![OutcomeRecord::Released {
                 id: delivery.id,
                 counted_at: delivery.counted_at,
-                leased_until: delivery.leased_until,
             }])
             .await
             .unwrap();
@@ -731,28 +716,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn release_after_lease_changes_nothing() {
+    async fn claimed_delivery_is_skipped() {
         let (_directory, store, limits) = store_with_one_delivery().await;
         let first = store.claim_due(claim_now(&limits)).await.unwrap();
         assert_eq!(first.due.len(), 1);
-        let delivery = &first.due[0];
+        let id = first.due[0].id;
 
-        // Another claim's lease: the release comes from a worker whose lease ended.
-        store
-            .record_outcomes(vec![OutcomeRecord::Released {
-                id: delivery.id,
-                counted_at: delivery.counted_at,
-                leased_until: delivery.leased_until - 1,
-            }])
+        let in_progress = store
+            .claim_due(ClaimRequest {
+                in_progress: Arc::new([id]),
+                ..claim_now(&limits)
+            })
             .await
             .unwrap();
-        let second = store.claim_due(claim_now(&limits)).await.unwrap();
+        let without_skip = store.claim_due(claim_now(&limits)).await.unwrap();
 
-        assert!(second.due.is_empty());
-        assert!(second.postponed.is_empty());
-        assert_eq!(
-            store.next_due_at().await.unwrap(),
-            Some(delivery.leased_until)
-        );
+        assert!(in_progress.due.is_empty());
+        assert!(in_progress.postponed.is_empty());
+        assert_eq!(in_progress.next_due_at, None);
+        assert_eq!(without_skip.postponed.len(), 1);
+        assert_eq!(without_skip.postponed[0].id, id);
     }
 }

@@ -108,7 +108,6 @@ mod tests {
                 event_types: Vec::new(),
             },
             counted_at: None,
-            leased_until: 0,
         }
     }
 

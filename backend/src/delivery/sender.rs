@@ -8,6 +8,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::attempt;
+use super::outbox::OutcomeRecord;
 use super::ready::ReadyDelivery;
 use super::worker::Shared;
 
@@ -15,24 +16,46 @@ use super::worker::Shared;
 /// first.
 pub async fn run_sender(shared: Arc<Shared>, stop: CancellationToken) {
     while let Some(entry) = next_ready(&shared, &stop).await {
-        let _in_flight = InFlight::count(&shared);
+        let in_flight = InFlight::count(&shared, entry.delivery.id);
         attempt(&shared, entry.delivery, entry.request).await;
+        in_flight.ended();
     }
 }
 
 /// One attempt counted in `Shared::in_flight` until it is dropped, also by a panic.
-struct InFlight<'a>(&'a Shared);
+struct InFlight<'a> {
+    shared: &'a Shared,
+    delivery_id: i64,
+    ended: bool,
+}
 
 impl<'a> InFlight<'a> {
-    fn count(shared: &'a Shared) -> Self {
+    fn count(shared: &'a Shared, delivery_id: i64) -> Self {
         shared.in_flight.fetch_add(1, Ordering::Relaxed);
-        Self(shared)
+        Self {
+            shared,
+            delivery_id,
+            ended: false,
+        }
+    }
+
+    /// Marks the attempt as ended normally, after it queued its outcome.
+    fn ended(mut self) {
+        self.ended = true;
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if !self.ended {
+            // The attempt panicked before it queued an outcome, so the worker must forget
+            // the claim for the delivery to be attempted again.
+            let finished = OutcomeRecord::Finished {
+                id: self.delivery_id,
+            };
+            let _ = self.shared.outcomes.send(finished);
+        }
     }
 }
 
@@ -75,7 +98,7 @@ fn pop_ready(shared: &Shared) -> Option<ReadyDelivery> {
             "claimed delivery given back because it waited too long for a sender"
         );
         if shared.outcomes.send(delivery.released()).is_err() {
-            // The loop has stopped, and the lease gives the delivery back.
+            // The loop has stopped and keeps no claims.
             break;
         }
     }

@@ -1,6 +1,8 @@
 //! The delivery worker: claims due deliveries from the outbox, holds back those whose
 //! webhook is at its rate limit, posts the others concurrently and records each outcome.
 
+use std::collections::HashSet;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -20,6 +22,7 @@ use super::rate_limit::RateLimits;
 use super::ready::{MAX_DISPATCH_DELAY, ReadyQueue};
 use super::send::build_client;
 use super::sender::run_sender;
+use super::worker_lock::WorkerLock;
 use crate::store::{Store, StoreError};
 
 /// Maximum time that an outcome waits in the loop for the next claim before it is
@@ -49,10 +52,12 @@ pub struct DeliveryWorker {
 }
 
 impl DeliveryWorker {
-    /// Builds the HTTP client and starts the worker. It runs until `stop` is cancelled,
-    /// then waits for the attempts in flight before it ends.
+    /// Builds the HTTP client and starts the worker. It sends once it has the worker
+    /// lock of the database at `database`, and runs until `stop` is cancelled, then waits
+    /// for the attempts in flight before it ends.
     pub fn start(
         store: Store,
+        database: &Path,
         settings: DeliverySettings,
         dev_webhook_origin: Option<Url>,
         wake: WakeSignal,
@@ -84,7 +89,12 @@ impl DeliveryWorker {
             wake,
         });
 
+        let lock_path = WorkerLock::path_for(database);
         let task = tokio::spawn(async move {
+            let retry_delay = shared.settings.idle_poll;
+            let Some(_lock) = acquire_lock(&lock_path, retry_delay, &stop).await else {
+                return;
+            };
             WorkerLoop::new(shared, outcome_receiver).run(stop).await;
             tracing::info!("delivery worker stopped");
         });
@@ -95,6 +105,41 @@ impl DeliveryWorker {
     pub async fn stopped(self) {
         if let Err(error) = self.task.await {
             tracing::error!(%error, "the delivery worker panicked");
+        }
+    }
+}
+
+/// Takes the worker lock at `path`, trying again every `retry_delay` while another worker
+/// has it or the file cannot be opened. Returns `None` when `stop` is cancelled first.
+async fn acquire_lock(
+    path: &Path,
+    retry_delay: Duration,
+    stop: &CancellationToken,
+) -> Option<WorkerLock> {
+    let mut logged_wait = false;
+    loop {
+        match WorkerLock::try_acquire(path) {
+            Ok(Some(lock)) => return Some(lock),
+            Ok(None) if !logged_wait => {
+                tracing::warn!(
+                    lock = %path.display(),
+                    "another delivery worker sends from this database; this one waits until it stops"
+                );
+                logged_wait = true;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(
+                    lock = %path.display(),
+                    %error,
+                    "opening the worker lock file failed; trying again"
+                );
+            }
+        }
+
+        tokio::select! {
+            () = stop.cancelled() => return None,
+            () = tokio::time::sleep(retry_delay) => {}
         }
     }
 }
@@ -168,8 +213,13 @@ struct WorkerLoop {
     /// Outcomes waiting for the next store cycle, and when the oldest arrived.
     pending: Vec<OutcomeRecord>,
     oldest_pending: Option<Instant>,
+    /// Deliveries claimed and not yet recorded: queued, in flight, or with an outcome
+    /// not yet written. Claims skip them.
+    in_progress: HashSet<i64>,
     /// The store cycle in progress. At most one runs at a time.
     cycle: Option<JoinHandle<Result<CycleResult, CycleFailure>>>,
+    /// Deliveries whose outcomes the cycle in progress writes.
+    recording: Vec<i64>,
     /// Whether new deliveries were added while the cycle ran, which its `next_due_at`
     /// does not cover.
     woken_during_cycle: bool,
@@ -194,7 +244,9 @@ impl WorkerLoop {
             expired_since_claim: false,
             pending: Vec::new(),
             oldest_pending: None,
+            in_progress: HashSet::new(),
             cycle: None,
+            recording: Vec::new(),
             woken_during_cycle: false,
             claim_after: None,
             retry_after: None,
@@ -271,7 +323,6 @@ impl WorkerLoop {
     fn replace_failed_senders(&mut self, stop: &CancellationToken) {
         while let Some(result) = self.senders.try_join_next() {
             if let Err(error) = result {
-                // The delivery keeps its lease and is attempted again when it ends.
                 tracing::error!(%error, "a delivery sender panicked; starting another");
                 self.senders
                     .spawn(run_sender(Arc::clone(&self.shared), stop.clone()));
@@ -311,17 +362,32 @@ impl WorkerLoop {
             self.claim_after = self.claim_after.map(|after| after.min(due));
         }
         let limit = may_claim.then_some(claim_limit);
+        let in_progress: Arc<[i64]> = self.in_progress.iter().copied().collect();
+        self.recording = records.iter().map(OutcomeRecord::delivery_id).collect();
         let shared = Arc::clone(&self.shared);
         self.woken_during_cycle = false;
-        self.cycle = Some(tokio::spawn(run_cycle(shared, records, limit)));
+        self.cycle = Some(tokio::spawn(run_cycle(shared, records, limit, in_progress)));
     }
 
     /// Queues the deliveries that a cycle claimed for the senders and adapts the next
     /// claim. After a failed cycle, keeps its outcomes for the next one.
     fn finish_cycle(&mut self, result: Result<CycleResult, Vec<OutcomeRecord>>) {
+        let recorded = std::mem::take(&mut self.recording);
         let result = match result {
-            Ok(result) => result,
+            Ok(result) => {
+                for id in recorded {
+                    self.in_progress.remove(&id);
+                }
+                result
+            }
             Err(outcomes) => {
+                // A panicked cycle lost its outcomes, and their deliveries are claimed
+                // and attempted again.
+                let returned: HashSet<i64> =
+                    outcomes.iter().map(OutcomeRecord::delivery_id).collect();
+                for id in recorded.into_iter().filter(|id| !returned.contains(id)) {
+                    self.in_progress.remove(&id);
+                }
                 if !outcomes.is_empty() {
                     self.oldest_pending.get_or_insert_with(Instant::now);
                 }
@@ -348,6 +414,7 @@ impl WorkerLoop {
         {
             let mut ready = self.shared.lock_ready();
             for (delivery, request) in result.due {
+                self.in_progress.insert(delivery.id);
                 ready.push(delivery, request, result.claimed_at);
             }
         }
@@ -406,7 +473,7 @@ impl WorkerLoop {
         if !self.pending.is_empty() {
             tracing::warn!(
                 outcomes = self.pending.len(),
-                "outcomes not recorded at stop; their deliveries are sent again after their lease"
+                "outcomes not recorded at stop; their deliveries are sent again by the next worker"
             );
         }
     }
@@ -419,7 +486,7 @@ impl WorkerLoop {
             return;
         }
         let records = std::mem::take(&mut self.pending);
-        let cycle = run_cycle(Arc::clone(&self.shared), records, None).await;
+        let cycle = run_cycle(Arc::clone(&self.shared), records, None, Arc::new([])).await;
         if let Err(unrecorded) = take_cycle_result(Ok(cycle)) {
             self.pending = unrecorded;
         }
@@ -435,8 +502,8 @@ fn earliest_due_at(records: &[OutcomeRecord]) -> Option<i64> {
             OutcomeRecord::Retry {
                 next_attempt_at, ..
             } => Some(*next_attempt_at),
-            // A released delivery is due at once.
-            OutcomeRecord::Released { .. } => Some(i64::MIN),
+            // A released delivery, and one whose outcome was not written, is due at once.
+            OutcomeRecord::Released { .. } | OutcomeRecord::Finished { .. } => Some(i64::MIN),
             OutcomeRecord::Delivered { .. } | OutcomeRecord::Failed { .. } => None,
         })
         .min()
