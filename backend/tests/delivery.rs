@@ -786,6 +786,45 @@ async fn retry_comes_before_idle_poll() {
 }
 
 #[tokio::test]
+async fn retry_recorded_beside_postponement_keeps_due_time() {
+    let webhooks = FakeWebhooks::start().await;
+    let (_directory, database) = temp_database();
+    let mut settings = delivery_settings(&database, &webhooks);
+    settings.delivery.idle_poll = Duration::from_secs(60);
+    settings.delivery.rate_windows = vec![RateWindow::new(Duration::from_secs(60), 3)];
+    let server = TestServer::start(settings).await;
+    create_configuration(&server, &webhooks, "flaky", &["created"]).await;
+    create_configuration(&server, &webhooks, "limited", &["updated"]).await;
+    accept_event(&server, &task_event("updated", "T-first")).await;
+    accept_event(&server, &task_event("updated", "T-second")).await;
+    wait_until_all_sent(&database).await;
+    webhooks.set_behavior("flaky", Behavior::FailEventCards(1));
+
+    // The retry's outcome is written in the cycle whose claim postpones the third card
+    // to the webhook at its limit, which must not hide the retry's due time.
+    accept_event(&server, &task_event("created", "T-retry")).await;
+    accept_event(&server, &task_event("updated", "T-limited")).await;
+    wait_until("the flaky webhook got its retry", || async {
+        webhooks
+            .received_by("flaky")
+            .iter()
+            .filter(|received| received.is_event_card())
+            .count()
+            >= 2
+    })
+    .await;
+
+    let event_posts: Vec<_> = webhooks
+        .received_by("flaky")
+        .into_iter()
+        .filter(|received| received.is_event_card())
+        .collect();
+    assert_eq!(event_posts[0].status, 503);
+    assert_eq!(event_posts[1].status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn given_back_deliveries_keep_rate_budget() {
     let webhooks = FakeWebhooks::start().await;
     let (_directory, database) = temp_database();

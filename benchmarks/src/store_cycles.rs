@@ -78,7 +78,7 @@ async fn run_once(path: &Path, args: &StoreCyclesArgs) -> anyhow::Result<(usize,
             now_ms: unix_millis()?,
             limit: args.batch,
             // The previous claim's deliveries are recorded in the same transaction
-            // before this claim, so none is in_progress.
+            // before this claim, so none is in progress.
             in_progress: Arc::new([]),
             limits: Arc::clone(&limits),
         };

@@ -1,5 +1,5 @@
-//! Check of the addresses that a webhook host resolves to, applied in the HTTP client's
-//! DNS resolver so that it covers the address actually connected to.
+//! Check of the addresses that a webhook host resolves to, applied when the webhook
+//! client connects, so that it covers the address actually connected to.
 //!
 //! A webhook URL names a Microsoft host, but DNS decides where the request goes. The
 //! resolver drops every address in a loopback, private, link-local (which includes the
@@ -7,10 +7,8 @@
 //! hostile DNS answer cannot aim the backend at its own network. Loopback is allowed
 //! only with local delivery, which the development webhook origin turns on.
 
-use std::error::Error as StdError;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Whether requests may go to loopback addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +24,16 @@ pub enum LocalDelivery {
 #[derive(Debug, thiserror::Error)]
 #[error("the webhook host resolves only to forbidden addresses (private, loopback or reserved)")]
 pub struct ForbiddenAddress;
+
+/// Error of [`CheckedResolver::resolve_host`].
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Forbidden(#[from] ForbiddenAddress),
+    /// The system resolver failed. Its message does not contain the host.
+    #[error("resolving the webhook host failed: {0}")]
+    Lookup(#[source] io::Error),
+}
 
 /// Returns whether the client may connect to `address`.
 pub fn is_allowed(address: IpAddr, local: LocalDelivery) -> bool {
@@ -111,31 +119,18 @@ impl CheckedResolver {
     }
 
     /// Resolves `host` and returns its allowed addresses, or [`ForbiddenAddress`] when it
-    /// has none.
-    pub async fn resolve_host(
-        &self,
-        host: &str,
-    ) -> Result<Vec<SocketAddr>, Box<dyn StdError + Send + Sync>> {
-        // Port 0 is a placeholder: the client sets the URL's port on each address.
-        let resolved = tokio::net::lookup_host((host, 0)).await?;
+    /// has none. The port of each address is 0: the caller sets the URL's port.
+    pub async fn resolve_host(&self, host: &str) -> Result<Vec<SocketAddr>, ResolveError> {
+        let resolved = tokio::net::lookup_host((host, 0))
+            .await
+            .map_err(ResolveError::Lookup)?;
         let allowed: Vec<SocketAddr> = resolved
             .filter(|address| is_allowed(address.ip(), self.local))
             .collect();
         if allowed.is_empty() {
-            return Err(Box::new(ForbiddenAddress));
+            return Err(ForbiddenAddress.into());
         }
         Ok(allowed)
-    }
-}
-
-impl Resolve for CheckedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let resolver = *self;
-        Box::pin(async move {
-            let addresses = resolver.resolve_host(name.as_str()).await?;
-            let addresses: Addrs = Box::new(addresses.into_iter());
-            Ok(addresses)
-        })
     }
 }
 
@@ -243,7 +238,7 @@ mod tests {
 
         let error = resolver.resolve_host("localhost").await.unwrap_err();
 
-        assert!(error.is::<ForbiddenAddress>(), "{error}");
+        assert!(matches!(error, ResolveError::Forbidden(_)), "{error}");
     }
 
     #[tokio::test]
@@ -263,7 +258,7 @@ mod tests {
         let loopback = resolver.resolve_host("127.0.0.1").await;
         let metadata = resolver.resolve_host("169.254.169.254").await;
 
-        assert!(loopback.unwrap_err().is::<ForbiddenAddress>());
-        assert!(metadata.unwrap_err().is::<ForbiddenAddress>());
+        assert!(matches!(loopback, Err(ResolveError::Forbidden(_))));
+        assert!(matches!(metadata, Err(ResolveError::Forbidden(_))));
     }
 }

@@ -10,7 +10,6 @@ use super::classify::Outcome;
 use super::outbox::{OutcomeRecord, RetryCause, duration_millis, unix_millis};
 use super::outcome_queue::WorkerStopped;
 use super::payload::WebhookRequest;
-use super::send::post_card;
 use super::worker::{Shared, error_chain};
 use crate::store::StoreError;
 
@@ -26,7 +25,7 @@ pub async fn attempt(
     request: Result<WebhookRequest, String>,
 ) {
     let outcome = match request {
-        Ok(request) => post_card(&shared.client, request).await,
+        Ok(request) => shared.client.post_card(request).await,
         Err(reason) => Outcome::Permanent { reason },
     };
 

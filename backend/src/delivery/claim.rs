@@ -75,7 +75,7 @@ pub struct ClaimRequest {
 /// Deliveries taken by one claim.
 #[derive(Default)]
 pub struct Claim {
-    /// Deliveries to send now, in_progress by the caller and admitted by the rate limits.
+    /// Deliveries to send now, taken by the caller and admitted by the rate limits.
     pub due: Vec<DueDelivery>,
     /// Deliveries that were failed instead because their configuration is inactive, as
     /// (delivery id, configuration id, event id).
@@ -157,7 +157,14 @@ pub(super) fn claim_in(
     }
 
     if claim.due.len() + claim.dropped.len() + claim.postponed.len() < request.limit {
-        claim.next_due_at = read_next_due_at(transaction, &in_progress)?;
+        // The rows taken now are still due in the database, so they are skipped too.
+        let taken: Vec<i64> = request
+            .in_progress
+            .iter()
+            .copied()
+            .chain(claim.due.iter().map(|delivery| delivery.id))
+            .collect();
+        claim.next_due_at = read_next_due_at(transaction, &json_id_list(&taken))?;
     }
 
     let admitted: Vec<&str> = claim
@@ -212,12 +219,12 @@ fn read_history(configuration_id: &str, sent_at: &[u8], paused_until: Option<i64
 }
 
 /// Selects up to `limit` deliveries due at `now_ms`, oldest due first, except those in
-/// `in_progress`, a JSON list of ids.
+/// `skipped`, a JSON list of ids.
 fn select_due(
     transaction: &Transaction<'_>,
     now_ms: i64,
     limit: usize,
-    in_progress: &str,
+    skipped: &str,
 ) -> Result<Vec<DueRow>, StoreError> {
     let mut statement = transaction.prepare_cached(
         "SELECT d.id, d.event_id, d.configuration_id, d.attempts, d.transient_failures,
@@ -232,7 +239,7 @@ fn select_due(
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = statement
-        .query_map(params![now_ms, limit, in_progress], |row| {
+        .query_map(params![now_ms, limit, skipped], |row| {
             Ok(DueRow {
                 id: row.get(0)?,
                 event_id: row.get(1)?,
@@ -251,12 +258,12 @@ fn select_due(
 }
 
 /// Returns the earliest `next_attempt_at` of the deliveries still to send, except those
-/// in `in_progress`, a JSON list of ids.
+/// in `skipped`, a JSON list of ids.
 pub(super) fn read_next_due_at(
     connection: &rusqlite::Connection,
-    in_progress: &str,
+    skipped: &str,
 ) -> Result<Option<i64>, StoreError> {
-    // Ordered by the partial index, so the query stops at the first delivery not in_progress.
+    // Ordered by the partial index, so the query stops at the first delivery not skipped.
     let next = connection
         .prepare_cached(
             "SELECT next_attempt_at FROM deliveries
@@ -265,7 +272,7 @@ pub(super) fn read_next_due_at(
              ORDER BY next_attempt_at
              LIMIT 1",
         )?
-        .query_row([in_progress], |row| row.get(0))
+        .query_row([skipped], |row| row.get(0))
         .optional()?;
     Ok(next)
 }

@@ -29,7 +29,7 @@ pub struct CycleFailure {
 }
 
 /// Records `outcomes` and, when `limit` is given, claims up to `limit` due deliveries
-/// other than the `in_progress` ones in the same transaction, and builds the requests of the
+/// other than the ones in `in_progress` in the same transaction, and builds the requests of the
 /// claimed deliveries. When the transaction fails, nothing is written and the outcomes
 /// come back in the failure.
 pub async fn run_cycle(
@@ -99,14 +99,19 @@ pub fn take_cycle_result(
             Err(failure.outcomes)
         }
         Err(error) => {
-            // The deliveries of the lost outcomes are claimed and attempted again.
-            tracing::error!(%error, "a store cycle panicked; its outcomes are lost");
+            // A panic in the store closure comes back as a failure with its outcomes, so
+            // this one came after the commit: the outcomes are written, and the claimed
+            // deliveries are claimed again by a later cycle.
+            tracing::error!(
+                %error,
+                "a store cycle panicked after its commit; its claimed deliveries will be claimed again"
+            );
             Err(Vec::new())
         }
     }
 }
 
-/// Logs the deliveries that a claim failed or postponed instead of leasing.
+/// Logs the deliveries that a claim failed or postponed instead of taking them.
 fn log_not_sent(claim: &Claim) {
     for (delivery_id, configuration_id, event_id) in &claim.dropped {
         tracing::warn!(

@@ -7,6 +7,7 @@ mod attempt;
 pub mod backoff;
 pub mod claim;
 pub mod classify;
+pub mod connection;
 mod cycle;
 pub mod outbox;
 pub mod outcome_queue;

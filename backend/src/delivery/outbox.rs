@@ -720,6 +720,8 @@ mod tests {
         let (_directory, store, limits) = store_with_one_delivery().await;
         let first = store.claim_due(claim_now(&limits)).await.unwrap();
         assert_eq!(first.due.len(), 1);
+        // The delivery just taken is still due in the database, but not for the worker.
+        assert_eq!(first.next_due_at, None);
         let id = first.due[0].id;
 
         let in_progress = store

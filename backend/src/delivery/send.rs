@@ -1,50 +1,145 @@
 //! The HTTP client that posts cards, and one post turned into an [`Outcome`].
 
-use std::error::Error as StdError;
-use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use reqwest::{Client, redirect};
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 
-use super::address::{CheckedResolver, ForbiddenAddress, LocalDelivery};
+use super::address::{LocalDelivery, ResolveError};
 use super::classify::{Outcome, classify, parse_retry_after};
+use super::connection::{CardBody, ConnectError, Connection, ConnectionPool, Connector, Origin};
 use super::payload::WebhookRequest;
 
 /// Most bytes of a response body read for classification. Teams' error bodies are a
 /// few hundred bytes long.
 const MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024;
 
-/// Builds the client for webhook requests: no redirects, no proxy, a time limit, and a
-/// DNS resolver that rejects forbidden addresses.
+/// Reason of a request that did not complete within the request timeout.
+const TIMEOUT_REASON: &str = "the webhook did not answer within the request timeout";
+
+/// Client for webhook requests: HTTP/1.1 over pooled connections, no redirects, no
+/// proxy, a time limit per request, and a resolver that rejects forbidden addresses.
 ///
-/// Proxies are off so that the address check applies to the webhook host itself rather
-/// than to a proxy.
-pub fn build_client(request_timeout: Duration, local: LocalDelivery) -> reqwest::Result<Client> {
-    Client::builder()
-        .redirect(redirect::Policy::none())
-        .timeout(request_timeout)
-        .connect_timeout(request_timeout)
-        .no_proxy()
-        .dns_resolver(Arc::new(CheckedResolver::new(local)))
-        .user_agent(concat!("connector-backend/", env!("CARGO_PKG_VERSION")))
-        .build()
+/// Proxies are not supported, so that the address check applies to the webhook host
+/// itself rather than to a proxy. Redirects are not followed, because a `3xx` is an
+/// outcome like any other status.
+pub struct WebhookClient {
+    connector: Connector,
+    pool: ConnectionPool,
+    request_timeout: Duration,
+    user_agent: HeaderValue,
 }
 
-/// Posts the request's body as JSON to its URL and classifies the result. The URL is a
-/// secret, and no reason in the outcome contains it.
-pub async fn post_card(client: &Client, request: WebhookRequest) -> Outcome {
-    let response = client
-        .post(request.url)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(request.body)
-        .send()
-        .await;
-    let mut response = match response {
-        Ok(response) => response,
-        Err(error) => return classify_send_error(&error),
-    };
+impl WebhookClient {
+    /// Builds the client. `request_timeout` limits each post, from connecting to reading
+    /// the response.
+    pub fn new(request_timeout: Duration, local: LocalDelivery) -> Result<Self, rustls::Error> {
+        Ok(Self {
+            connector: Connector::new(local)?,
+            pool: ConnectionPool::default(),
+            request_timeout,
+            user_agent: HeaderValue::from_static(concat!(
+                "connector-backend/",
+                env!("CARGO_PKG_VERSION")
+            )),
+        })
+    }
 
+    /// Posts the request's body as JSON to its URL and classifies the result. The URL is
+    /// a secret, and no reason in the outcome contains it.
+    pub async fn post_card(&self, request: WebhookRequest) -> Outcome {
+        match tokio::time::timeout(self.request_timeout, self.exchange(request)).await {
+            Ok(outcome) => outcome,
+            // Dropping the exchange closes its connection, which a late response could
+            // otherwise leave unusable.
+            Err(_) => transient(TIMEOUT_REASON.to_owned()),
+        }
+    }
+
+    /// Sends the request on a pooled or new connection and reads the response.
+    async fn exchange(&self, request: WebhookRequest) -> Outcome {
+        let Some(origin) = Origin::of(&request.url) else {
+            return Outcome::Permanent {
+                reason: "the webhook URL has no http or https host".to_owned(),
+            };
+        };
+        let mut path = request.url.path().to_owned();
+        if let Some(query) = request.url.query() {
+            path.push('?');
+            path.push_str(query);
+        }
+        let Ok(path) = PathAndQuery::try_from(path) else {
+            return Outcome::Permanent {
+                reason: "the webhook URL has a path that HTTP cannot carry".to_owned(),
+            };
+        };
+        let mut card = self.card_request(&origin, path, request.body);
+
+        // A pooled connection that the host closed just before the request fails
+        // without sending it. The request is then sent once more on a new connection.
+        let mut reused = true;
+        let mut connection = match self.pool.take(&origin).await {
+            Some(connection) => connection,
+            None => {
+                reused = false;
+                match self.connector.connect(&origin).await {
+                    Ok(connection) => connection,
+                    Err(error) => return connect_failed(&error),
+                }
+            }
+        };
+        let response = loop {
+            let sent = connection.sender().try_send_request(card);
+            match connection.drive(sent).await {
+                Some(Ok(response)) => break response,
+                Some(Err(mut error)) if reused => match error.take_message() {
+                    Some(unsent) => card = unsent,
+                    None => return send_failed(&error.into_error()),
+                },
+                Some(Err(error)) => return send_failed(&error.into_error()),
+                None => return transient("the connection to the webhook closed".to_owned()),
+            }
+            reused = false;
+            connection = match self.connector.connect(&origin).await {
+                Ok(connection) => connection,
+                Err(error) => return connect_failed(&error),
+            };
+        };
+
+        let (outcome, reusable) = read_outcome(&mut connection, response).await;
+        if reusable {
+            self.pool.put(connection);
+        }
+        outcome
+    }
+
+    fn card_request(&self, origin: &Origin, path: PathAndQuery, body: Bytes) -> Request<CardBody> {
+        let length = body.len();
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = path.into();
+        let headers = request.headers_mut();
+        if let Ok(host) = HeaderValue::try_from(origin.host_header()) {
+            headers.insert(HOST, host);
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+        headers.insert(USER_AGENT, self.user_agent.clone());
+        request
+    }
+}
+
+/// Reads up to [`MAX_RESPONSE_BODY_BYTES`] of the body and classifies the response.
+/// Also returns whether the whole body was read, which leaves the connection ready for
+/// another request.
+async fn read_outcome(
+    connection: &mut Connection,
+    response: Response<Incoming>,
+) -> (Outcome, bool) {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -52,56 +147,50 @@ pub async fn post_card(client: &Client, request: WebhookRequest) -> Outcome {
         .and_then(|value| value.to_str().ok())
         .and_then(parse_retry_after);
 
+    let mut incoming = response.into_body();
     let mut body = Vec::new();
+    let mut reusable = false;
     while body.len() < MAX_RESPONSE_BODY_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-            Ok(None) => break,
+        match connection.drive(incoming.frame()).await {
+            Some(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    body.extend_from_slice(&data);
+                }
+            }
+            Some(None) => {
+                reusable = true;
+                break;
+            }
             // The status is already known, and a body cut short adds nothing to it.
-            Err(_) => break,
+            Some(Some(Err(_))) | None => break,
         }
     }
     body.truncate(MAX_RESPONSE_BODY_BYTES);
 
-    classify(status, &String::from_utf8_lossy(&body), retry_after)
+    let outcome = classify(status, &String::from_utf8_lossy(&body), retry_after);
+    (outcome, reusable)
 }
 
-/// Classifies an error raised before a response arrived. The reason is built from the
-/// error's kind and its innermost I/O error, because reqwest's own message contains the
-/// URL.
-fn classify_send_error(error: &reqwest::Error) -> Outcome {
-    if find_source::<ForbiddenAddress>(error).is_some() {
-        return Outcome::Permanent {
-            reason: ForbiddenAddress.to_string(),
-        };
-    }
-
-    let detail = find_source::<std::io::Error>(error)
-        .map(|io_error| format!(": {io_error}"))
-        .unwrap_or_default();
-    let reason = if error.is_timeout() {
-        "the webhook did not answer within the request timeout".to_owned()
-    } else if error.is_connect() {
-        format!("connecting to the webhook failed{detail}")
-    } else {
-        format!("sending the card failed{detail}")
-    };
+fn transient(reason: String) -> Outcome {
     Outcome::Transient {
         reason,
         retry_after: None,
     }
 }
 
-/// Returns the first error of type `T` in the source chain of `error`.
-fn find_source<'a, T: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a T> {
-    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(error) = current {
-        if let Some(found) = error.downcast_ref::<T>() {
-            return Some(found);
-        }
-        current = error.source();
+/// Classifies a connection that could not be opened.
+fn connect_failed(error: &ConnectError) -> Outcome {
+    match error {
+        ConnectError::Resolve(ResolveError::Forbidden(forbidden)) => Outcome::Permanent {
+            reason: forbidden.to_string(),
+        },
+        _ => transient(format!("connecting to the webhook failed: {error}")),
     }
-    None
+}
+
+/// Classifies a request that failed on an open connection.
+fn send_failed(error: &hyper::Error) -> Outcome {
+    transient(format!("sending the card failed: {error}"))
 }
 
 #[cfg(test)]
@@ -110,6 +199,7 @@ mod tests {
     use url::Url;
 
     use super::*;
+    use crate::delivery::address::ForbiddenAddress;
 
     fn empty_card_request(url: &str) -> WebhookRequest {
         WebhookRequest {
@@ -122,9 +212,11 @@ mod tests {
     // before any connection, so this test sends nothing.
     #[tokio::test]
     async fn forbidden_host_is_permanent_failure() {
-        let client = build_client(Duration::from_secs(5), LocalDelivery::Off).unwrap();
+        let client = WebhookClient::new(Duration::from_secs(5), LocalDelivery::Off).unwrap();
 
-        let outcome = post_card(&client, empty_card_request("http://localhost:9/webhooks/x")).await;
+        let outcome = client
+            .post_card(empty_card_request("http://localhost:9/webhooks/x"))
+            .await;
 
         assert_eq!(
             outcome,
@@ -141,10 +233,10 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let client = build_client(Duration::from_secs(5), LocalDelivery::On).unwrap();
+        let client = WebhookClient::new(Duration::from_secs(5), LocalDelivery::On).unwrap();
         let url = format!("http://localhost:{port}/webhooks/secret-token");
 
-        let outcome = post_card(&client, empty_card_request(&url)).await;
+        let outcome = client.post_card(empty_card_request(&url)).await;
 
         let Outcome::Transient { reason, .. } = outcome else {
             panic!("expected a transient failure, got {outcome:?}");

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use reqwest::Client;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -20,7 +19,7 @@ use super::outbox::{OutcomeRecord, unix_millis};
 use super::outcome_queue::{OutcomeReceiver, OutcomeSender, outcome_queue};
 use super::rate_limit::RateLimits;
 use super::ready::{MAX_DISPATCH_DELAY, ReadyQueue};
-use super::send::build_client;
+use super::send::WebhookClient;
 use super::sender::run_sender;
 use super::worker_lock::WorkerLock;
 use crate::store::{Store, StoreError};
@@ -67,7 +66,7 @@ impl DeliveryWorker {
             Some(_) => LocalDelivery::On,
             None => LocalDelivery::Off,
         };
-        let client = build_client(settings.request_timeout, local)?;
+        let client = WebhookClient::new(settings.request_timeout, local)?;
         let (outcomes, outcome_receiver) = outcome_queue();
         let capacity = READY_PER_SENDER * settings.concurrency.max(1);
         let shared = Arc::new(Shared {
@@ -89,7 +88,11 @@ impl DeliveryWorker {
             wake,
         });
 
-        let lock_path = WorkerLock::path_for(database);
+        // Two paths to one database, such as through a symbolic link, must share a lock.
+        let database = database
+            .canonicalize()
+            .unwrap_or_else(|_| database.to_owned());
+        let lock_path = WorkerLock::path_for(&database);
         let task = tokio::spawn(async move {
             let retry_delay = shared.settings.idle_poll;
             let Some(_lock) = acquire_lock(&lock_path, retry_delay, &stop).await else {
@@ -116,25 +119,27 @@ async fn acquire_lock(
     retry_delay: Duration,
     stop: &CancellationToken,
 ) -> Option<WorkerLock> {
-    let mut logged_wait = false;
+    // Each wait is logged when it starts or changes, not at every try.
+    let mut logged: Option<LockWait> = None;
     loop {
-        match WorkerLock::try_acquire(path) {
+        let wait = match WorkerLock::try_acquire(path) {
             Ok(Some(lock)) => return Some(lock),
-            Ok(None) if !logged_wait => {
-                tracing::warn!(
+            Ok(None) => LockWait::Taken,
+            Err(error) => LockWait::Failed(error.to_string()),
+        };
+        if logged.as_ref() != Some(&wait) {
+            match &wait {
+                LockWait::Taken => tracing::warn!(
                     lock = %path.display(),
                     "another delivery worker sends from this database; this one waits until it stops"
-                );
-                logged_wait = true;
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::error!(
+                ),
+                LockWait::Failed(error) => tracing::error!(
                     lock = %path.display(),
-                    %error,
+                    error,
                     "opening the worker lock file failed; trying again"
-                );
+                ),
             }
+            logged = Some(wait);
         }
 
         tokio::select! {
@@ -144,10 +149,19 @@ async fn acquire_lock(
     }
 }
 
+/// Reason the worker waits for its lock.
+#[derive(PartialEq, Eq)]
+enum LockWait {
+    /// Another worker has the lock.
+    Taken,
+    /// The lock file could not be opened or locked, with the error's message.
+    Failed(String),
+}
+
 /// State shared by the worker loop, its store cycles and its sender tasks.
 pub(super) struct Shared {
     pub(super) store: Store,
-    pub(super) client: Client,
+    pub(super) client: WebhookClient,
     pub(super) outcomes: OutcomeSender,
     pub(super) settings: DeliverySettings,
     pub(super) dev_webhook_origin: Option<Url>,
@@ -362,8 +376,16 @@ impl WorkerLoop {
             self.claim_after = self.claim_after.map(|after| after.min(due));
         }
         let limit = may_claim.then_some(claim_limit);
-        let in_progress: Arc<[i64]> = self.in_progress.iter().copied().collect();
         self.recording = records.iter().map(OutcomeRecord::delivery_id).collect();
+        // The cycle writes these outcomes before it claims, so the claim may take a
+        // recorded delivery that is due again, such as a released one.
+        let recording: HashSet<i64> = self.recording.iter().copied().collect();
+        let in_progress: Arc<[i64]> = self
+            .in_progress
+            .iter()
+            .copied()
+            .filter(|id| !recording.contains(id))
+            .collect();
         let shared = Arc::clone(&self.shared);
         self.woken_during_cycle = false;
         self.cycle = Some(tokio::spawn(run_cycle(shared, records, limit, in_progress)));
@@ -381,8 +403,8 @@ impl WorkerLoop {
                 result
             }
             Err(outcomes) => {
-                // A panicked cycle lost its outcomes, and their deliveries are claimed
-                // and attempted again.
+                // A failed cycle returns the outcomes that it did not write. A cycle
+                // that panicked after its commit returns none, because it wrote them.
                 let returned: HashSet<i64> =
                     outcomes.iter().map(OutcomeRecord::delivery_id).collect();
                 for id in recorded.into_iter().filter(|id| !returned.contains(id)) {

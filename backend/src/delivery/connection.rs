@@ -1,0 +1,330 @@
+//! HTTP/1.1 connections to webhook hosts: opened through the checked resolver, with TLS
+//! for `https`, and kept open between requests in a pool shared by the senders.
+//!
+//! A connection is driven by the sender that uses it, inside that sender's task, so a
+//! request crosses no task boundary. An idle connection in the pool is not driven at
+//! all. When a sender takes it, one poll finds out whether the host closed it meanwhile.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use url::Url;
+
+use super::address::{CheckedResolver, LocalDelivery, ResolveError};
+
+/// Time after which an idle pooled connection is closed rather than used again. Hosts
+/// close idle connections too, and one that a host closed unseen fails its next request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Request body of a card post.
+pub type CardBody = Full<Bytes>;
+
+/// The task that reads and writes one connection, which must be polled while a request
+/// on it is in progress.
+type Driver = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
+
+/// Scheme, host and port of a webhook URL: requests to the same origin can share a
+/// connection.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    tls: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Returns the origin of `url`, or `None` for a URL without a host or with a scheme
+    /// other than `http` and `https`.
+    pub fn of(url: &Url) -> Option<Self> {
+        let tls = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        Some(Self {
+            tls,
+            host: url.host_str()?.to_owned(),
+            port: url.port_or_known_default()?,
+        })
+    }
+
+    /// Returns the value of the `Host` header: the host, and the port when it is not
+    /// the scheme's default.
+    pub fn host_header(&self) -> String {
+        let default_port = if self.tls { 443 } else { 80 };
+        if self.port == default_port {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+// The host is part of a secret webhook URL, so debug output leaves it out.
+impl fmt::Debug for Origin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Origin")
+            .field("tls", &self.tls)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Open HTTP/1.1 connection to one origin.
+pub struct Connection {
+    origin: Origin,
+    sender: SendRequest<CardBody>,
+    /// `None` once the connection has ended.
+    driver: Option<Driver>,
+}
+
+impl Connection {
+    /// Returns the request sender, for requests awaited through [`Connection::drive`].
+    pub fn sender(&mut self) -> &mut SendRequest<CardBody> {
+        &mut self.sender
+    }
+
+    /// Waits for `future` while driving the connection. Returns `None` when the
+    /// connection ends before `future` completes.
+    pub async fn drive<F: Future>(&mut self, future: F) -> Option<F::Output> {
+        let mut future = std::pin::pin!(future);
+        poll_fn(|context| {
+            if let Poll::Ready(output) = future.as_mut().poll(context) {
+                return Poll::Ready(Some(output));
+            }
+            let Some(driver) = self.driver.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if driver.as_mut().poll(context).is_ready() {
+                self.driver = None;
+                // The driver may have completed the future on its way out.
+                return match future.as_mut().poll(context) {
+                    Poll::Ready(output) => Poll::Ready(Some(output)),
+                    Poll::Pending => Poll::Ready(None),
+                };
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Returns whether the connection can take a request, after reading what the host
+    /// sent while it was idle, such as the end of the connection.
+    async fn is_usable(&mut self) -> bool {
+        let ended = match self.driver.as_mut() {
+            Some(driver) => poll_fn(|context| Poll::Ready(driver.as_mut().poll(context))).await,
+            None => return false,
+        };
+        if ended.is_ready() {
+            self.driver = None;
+            return false;
+        }
+        self.sender.is_ready()
+    }
+}
+
+/// Opens connections: resolves the host through the checked resolver, connects over
+/// TCP, and adds TLS for `https`.
+pub struct Connector {
+    resolver: CheckedResolver,
+    tls: TlsConnector,
+}
+
+impl Connector {
+    /// Builds a connector that trusts the Mozilla root certificates that webpki-roots
+    /// ships and offers only HTTP/1.1.
+    pub fn new(local: LocalDelivery) -> Result<Self, rustls::Error> {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+
+        Ok(Self {
+            resolver: CheckedResolver::new(local),
+            tls: TlsConnector::from(Arc::new(config)),
+        })
+    }
+
+    /// Opens a connection to `origin`, trying its allowed addresses in turn.
+    pub async fn connect(&self, origin: &Origin) -> Result<Connection, ConnectError> {
+        let addresses = self.resolver.resolve_host(&origin.host).await?;
+        let stream = connect_tcp(&addresses, origin.port).await?;
+        // Cards are small and written at once, so waiting to fill a packet only adds
+        // latency.
+        stream.set_nodelay(true).map_err(ConnectError::Io)?;
+
+        if !origin.tls {
+            return handshake(origin, stream).await;
+        }
+        let server_name =
+            ServerName::try_from(origin.host.clone()).map_err(|_| ConnectError::ServerName)?;
+        let stream = self
+            .tls
+            .connect(server_name, stream)
+            .await
+            .map_err(ConnectError::Io)?;
+        handshake(origin, stream).await
+    }
+}
+
+/// Connects to the first of `addresses` that accepts, each with `port`.
+async fn connect_tcp(addresses: &[SocketAddr], port: u16) -> Result<TcpStream, ConnectError> {
+    let mut last_error = None;
+    for address in addresses {
+        match TcpStream::connect(SocketAddr::new(address.ip(), port)).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    let error = last_error.unwrap_or_else(|| io::Error::other("the host has no address"));
+    Err(ConnectError::Io(error))
+}
+
+/// Starts HTTP/1.1 on `stream`.
+async fn handshake<S>(origin: &Origin, stream: S) -> Result<Connection, ConnectError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, driver) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(ConnectError::Http)?;
+    Ok(Connection {
+        origin: origin.clone(),
+        sender,
+        driver: Some(Box::pin(driver)),
+    })
+}
+
+/// Reason a connection could not be opened. No variant contains the host or the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("the webhook host is not a valid TLS server name")]
+    ServerName,
+    #[error("{0}")]
+    Io(#[source] io::Error),
+    #[error("{0}")]
+    Http(#[source] hyper::Error),
+}
+
+/// Idle connections by origin, shared by the senders.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: Mutex<IdleConnections>,
+}
+
+#[derive(Default)]
+struct IdleConnections {
+    by_origin: HashMap<Origin, Vec<(Instant, Connection)>>,
+    last_sweep: Option<Instant>,
+}
+
+impl ConnectionPool {
+    /// Takes the most recently used idle connection to `origin` that is still open, or
+    /// returns `None`.
+    pub async fn take(&self, origin: &Origin) -> Option<Connection> {
+        loop {
+            let mut connection = self.pop(origin)?;
+            if connection.is_usable().await {
+                return Some(connection);
+            }
+        }
+    }
+
+    /// Puts `connection` back for the next request to its origin.
+    pub fn put(&self, connection: Connection) {
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        // Connections to origins that no request takes any more are dropped by a sweep
+        // at most once per idle timeout.
+        if idle
+            .last_sweep
+            .is_none_or(|last| now.duration_since(last) >= IDLE_TIMEOUT)
+        {
+            idle.by_origin.retain(|_, connections| {
+                connections.retain(|(since, _)| now.duration_since(*since) < IDLE_TIMEOUT);
+                !connections.is_empty()
+            });
+            idle.last_sweep = Some(now);
+        }
+        idle.by_origin
+            .entry(connection.origin.clone())
+            .or_default()
+            .push((now, connection));
+    }
+
+    fn pop(&self, origin: &Origin) -> Option<Connection> {
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let connections = idle.by_origin.get_mut(origin)?;
+        while let Some((since, connection)) = connections.pop() {
+            if now.duration_since(since) < IDLE_TIMEOUT {
+                return Some(connection);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_keeps_scheme_host_and_port() {
+        let url = Url::parse("https://contoso.webhook.office.com/webhookb2/abc").unwrap();
+
+        let origin = Origin::of(&url).unwrap();
+
+        assert!(origin.tls);
+        assert_eq!(origin.host, "contoso.webhook.office.com");
+        assert_eq!(origin.port, 443);
+        assert_eq!(origin.host_header(), "contoso.webhook.office.com");
+    }
+
+    #[test]
+    fn host_header_names_other_port() {
+        let url = Url::parse("http://127.0.0.1:8081/webhooks/1").unwrap();
+
+        let origin = Origin::of(&url).unwrap();
+
+        assert_eq!(origin.host_header(), "127.0.0.1:8081");
+    }
+
+    #[test]
+    fn other_schemes_have_no_origin() {
+        let url = Url::parse("ftp://contoso.example/file").unwrap();
+
+        assert!(Origin::of(&url).is_none());
+    }
+
+    #[test]
+    fn debug_output_leaves_host_out() {
+        let url = Url::parse("https://secret-tenant.webhook.office.com/x").unwrap();
+
+        let debug = format!("{:?}", Origin::of(&url).unwrap());
+
+        assert!(!debug.contains("secret-tenant"), "{debug}");
+    }
+}
