@@ -22,13 +22,16 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use url::Url;
+use url::{Host, Url};
 
 use super::address::{CheckedResolver, LocalDelivery, ResolveError};
 
 /// Time after which an idle pooled connection is closed rather than used again. Hosts
 /// close idle connections too, and one that a host closed unseen fails its next request.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Shortest time between two sweeps of the idle connections.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Request body of a card post.
 pub type CardBody = Full<Bytes>;
@@ -42,7 +45,7 @@ type Driver = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     tls: bool,
-    host: String,
+    host: Host,
     port: u16,
 }
 
@@ -57,19 +60,30 @@ impl Origin {
         };
         Some(Self {
             tls,
-            host: url.host_str()?.to_owned(),
+            host: url.host()?.to_owned(),
             port: url.port_or_known_default()?,
         })
     }
 
-    /// Returns the value of the `Host` header: the host, and the port when it is not
-    /// the scheme's default.
+    /// Returns the value of the `Host` header: the host, with an IPv6 address in
+    /// brackets, and the port when it is not the scheme's default.
     pub fn host_header(&self) -> String {
         let default_port = if self.tls { 443 } else { 80 };
+        // `Host`'s `Display` puts an IPv6 address in brackets.
         if self.port == default_port {
-            self.host.clone()
+            self.host.to_string()
         } else {
             format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Returns the host as the resolver and TLS take it: a domain, or an IP address
+    /// without brackets.
+    fn host_name(&self) -> String {
+        match &self.host {
+            Host::Domain(domain) => domain.clone(),
+            Host::Ipv4(address) => address.to_string(),
+            Host::Ipv6(address) => address.to_string(),
         }
     }
 }
@@ -143,12 +157,14 @@ impl Connection {
 pub struct Connector {
     resolver: CheckedResolver,
     tls: TlsConnector,
+    connect_timeout: Duration,
 }
 
 impl Connector {
     /// Builds a connector that trusts the Mozilla root certificates that webpki-roots
-    /// ships and offers only HTTP/1.1.
-    pub fn new(local: LocalDelivery) -> Result<Self, rustls::Error> {
+    /// ships and offers only HTTP/1.1. `connect_timeout` is shared by the addresses of
+    /// a host, tried in turn.
+    pub fn new(local: LocalDelivery, connect_timeout: Duration) -> Result<Self, rustls::Error> {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
@@ -162,13 +178,16 @@ impl Connector {
         Ok(Self {
             resolver: CheckedResolver::new(local),
             tls: TlsConnector::from(Arc::new(config)),
+            connect_timeout,
         })
     }
 
     /// Opens a connection to `origin`, trying its allowed addresses in turn.
     pub async fn connect(&self, origin: &Origin) -> Result<Connection, ConnectError> {
-        let addresses = self.resolver.resolve_host(&origin.host).await?;
-        let stream = connect_tcp(&addresses, origin.port).await?;
+        let host = origin.host_name();
+        let addresses = self.resolver.resolve_host(&host).await?;
+        let deadline = Instant::now() + self.connect_timeout;
+        let stream = connect_tcp(&addresses, origin.port, deadline).await?;
         // Cards are small and written at once, so waiting to fill a packet only adds
         // latency.
         stream.set_nodelay(true).map_err(ConnectError::Io)?;
@@ -176,28 +195,50 @@ impl Connector {
         if !origin.tls {
             return handshake(origin, stream).await;
         }
-        let server_name =
-            ServerName::try_from(origin.host.clone()).map_err(|_| ConnectError::ServerName)?;
+        let server_name = ServerName::try_from(host).map_err(|_| ConnectError::ServerName)?;
         let stream = self
             .tls
             .connect(server_name, stream)
             .await
-            .map_err(ConnectError::Io)?;
+            .map_err(tls_failed)?;
         handshake(origin, stream).await
     }
 }
 
-/// Connects to the first of `addresses` that accepts, each with `port`.
-async fn connect_tcp(addresses: &[SocketAddr], port: u16) -> Result<TcpStream, ConnectError> {
+/// Connects to the first of `addresses` that accepts, each with `port`. Each address
+/// gets an equal share of the time left until `deadline`, so that one that drops
+/// packets leaves time for the others.
+async fn connect_tcp(
+    addresses: &[SocketAddr],
+    port: u16,
+    deadline: Instant,
+) -> Result<TcpStream, ConnectError> {
     let mut last_error = None;
-    for address in addresses {
-        match TcpStream::connect(SocketAddr::new(address.ip(), port)).await {
-            Ok(stream) => return Ok(stream),
-            Err(error) => last_error = Some(error),
+    for (index, address) in addresses.iter().enumerate() {
+        let left = u32::try_from(addresses.len() - index).unwrap_or(u32::MAX);
+        let share = deadline.saturating_duration_since(Instant::now()) / left;
+        let connect = TcpStream::connect(SocketAddr::new(address.ip(), port));
+        match tokio::time::timeout(share, connect).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(error)) => last_error = Some(error),
+            Err(_) => last_error = Some(io::ErrorKind::TimedOut.into()),
         }
     }
     let error = last_error.unwrap_or_else(|| io::Error::other("the host has no address"));
     Err(ConnectError::Io(error))
+}
+
+/// Classifies a failed TLS handshake. rustls names the host in some messages, such as
+/// a certificate issued for another name, so those become fixed messages.
+fn tls_failed(error: io::Error) -> ConnectError {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::InvalidCertificate(_)) => ConnectError::Certificate,
+        Some(_) => ConnectError::Tls,
+        None => ConnectError::Io(error),
+    }
 }
 
 /// Starts HTTP/1.1 on `stream`.
@@ -222,6 +263,10 @@ pub enum ConnectError {
     Resolve(#[from] ResolveError),
     #[error("the webhook host is not a valid TLS server name")]
     ServerName,
+    #[error("the webhook's TLS certificate was rejected")]
+    Certificate,
+    #[error("the TLS handshake with the webhook failed")]
+    Tls,
     #[error("{0}")]
     Io(#[source] io::Error),
     #[error("{0}")]
@@ -252,26 +297,36 @@ impl ConnectionPool {
         }
     }
 
-    /// Puts `connection` back for the next request to its origin.
+    /// Puts `connection` back for the next request to its origin, unless it has ended.
     pub fn put(&self, connection: Connection) {
+        if connection.driver.is_none() || connection.sender.is_closed() {
+            return;
+        }
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        // Connections to origins that no request takes any more are dropped by a sweep
-        // at most once per idle timeout.
-        if idle
-            .last_sweep
-            .is_none_or(|last| now.duration_since(last) >= IDLE_TIMEOUT)
-        {
-            idle.by_origin.retain(|_, connections| {
-                connections.retain(|(since, _)| now.duration_since(*since) < IDLE_TIMEOUT);
-                !connections.is_empty()
-            });
-            idle.last_sweep = Some(now);
-        }
         idle.by_origin
             .entry(connection.origin.clone())
             .or_default()
             .push((now, connection));
+    }
+
+    /// Closes the connections that have been idle for the idle timeout. Idle
+    /// connections are not driven, so this is what closes those that no request takes
+    /// any more. Runs at most once a second, however often it is called.
+    pub fn close_expired(&self) {
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle
+            .last_sweep
+            .is_some_and(|last| now.duration_since(last) < SWEEP_INTERVAL)
+        {
+            return;
+        }
+        idle.by_origin.retain(|_, connections| {
+            connections.retain(|(since, _)| now.duration_since(*since) < IDLE_TIMEOUT);
+            !connections.is_empty()
+        });
+        idle.last_sweep = Some(now);
     }
 
     fn pop(&self, origin: &Origin) -> Option<Connection> {
@@ -298,7 +353,7 @@ mod tests {
         let origin = Origin::of(&url).unwrap();
 
         assert!(origin.tls);
-        assert_eq!(origin.host, "contoso.webhook.office.com");
+        assert_eq!(origin.host_name(), "contoso.webhook.office.com");
         assert_eq!(origin.port, 443);
         assert_eq!(origin.host_header(), "contoso.webhook.office.com");
     }
@@ -310,6 +365,16 @@ mod tests {
         let origin = Origin::of(&url).unwrap();
 
         assert_eq!(origin.host_header(), "127.0.0.1:8081");
+    }
+
+    #[test]
+    fn ipv6_host_keeps_brackets_only_in_header() {
+        let url = Url::parse("http://[::1]:8081/webhooks/1").unwrap();
+
+        let origin = Origin::of(&url).unwrap();
+
+        assert_eq!(origin.host_header(), "[::1]:8081");
+        assert_eq!(origin.host_name(), "::1");
     }
 
     #[test]

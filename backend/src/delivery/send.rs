@@ -39,7 +39,7 @@ impl WebhookClient {
     /// the response.
     pub fn new(request_timeout: Duration, local: LocalDelivery) -> Result<Self, rustls::Error> {
         Ok(Self {
-            connector: Connector::new(local)?,
+            connector: Connector::new(local, request_timeout)?,
             pool: ConnectionPool::default(),
             request_timeout,
             user_agent: HeaderValue::from_static(concat!(
@@ -47,6 +47,11 @@ impl WebhookClient {
                 env!("CARGO_PKG_VERSION")
             )),
         })
+    }
+
+    /// Closes the pooled connections that have been idle too long.
+    pub fn close_expired(&self) {
+        self.pool.close_expired();
     }
 
     /// Posts the request's body as JSON to its URL and classifies the result. The URL is

@@ -288,6 +288,7 @@ impl WorkerLoop {
         }
 
         while !stop.is_cancelled() {
+            self.shared.client.close_expired();
             self.collect_outcomes();
             self.replace_failed_senders(&stop);
             if self.cycle.is_none() {
