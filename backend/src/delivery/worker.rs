@@ -196,17 +196,9 @@ impl Shared {
 }
 
 /// Most deliveries claimed ahead, per sender. A fan-out's store cycle takes a few
-/// milliseconds, so the senders must have several rounds queued to go on sending while
-/// it runs.
+/// milliseconds, and the next one starts when half of the queue target is left, so the
+/// senders must have several rounds queued to go on sending while it runs.
 const READY_PER_SENDER: usize = 16;
-
-/// Returns the queue length at or below which the loop claims again, for a queue target
-/// of `target`: three quarters of it. A cycle then claims a quarter of the target while
-/// three quarters are left to send. The store thread shares the cores with the senders,
-/// so a cycle can take longer than its own work, and at half the senders often ran dry.
-fn low_water(target: usize) -> usize {
-    target * 3 / 4
-}
 
 /// Queue target per sender before the first full claim. Slow webhooks would leave most
 /// of a full queue waiting past its dispatch delay, so the target starts low and doubles
@@ -229,7 +221,7 @@ struct WorkerLoop {
     /// Deliveries that the ready queue should hold after a claim. It is halved when
     /// queued deliveries wait too long, because the webhooks respond slowly, and doubled
     /// after each full claim without that, up to `capacity`. The loop claims again when
-    /// three quarters of it are left (`Shared::ready_low_water`).
+    /// half of it is left (`Shared::ready_low_water`).
     target_ready: usize,
     expired_since_claim: bool,
     /// Outcomes waiting for the next store cycle, and when the oldest arrived.
@@ -283,7 +275,7 @@ impl WorkerLoop {
         self.target_ready = target.clamp(1, self.capacity);
         self.shared
             .ready_low_water
-            .store(low_water(self.target_ready), Ordering::Relaxed);
+            .store(self.target_ready / 2, Ordering::Relaxed);
     }
 
     /// Runs until `stop` is cancelled, then waits for the attempts in progress, gives
@@ -364,10 +356,10 @@ impl WorkerLoop {
             let ready = self.shared.lock_ready();
             (ready.len(), ready.room())
         };
-        // Claiming while most of the target is still queued keeps the queue from running
+        // Claiming while half the target is still queued keeps the queue from running
         // dry while the claim runs.
         let claim_limit = self.target_ready.saturating_sub(queued).min(room);
-        let may_claim = queued <= low_water(self.target_ready)
+        let may_claim = queued <= self.target_ready / 2
             && claim_limit > 0
             && self.claim_after.is_none_or(|after| now >= after);
         let must_record = self
