@@ -11,8 +11,9 @@ use clap::Args;
 
 use crate::child::ChildProcess;
 use crate::fanout::{self, FanoutOptions};
+use crate::report::WrkReference;
 use crate::sink::PORT_LINE_PREFIX;
-use crate::wrk::{self, WrkOptions};
+use crate::wrk::{self, WrkOptions, WrkResult};
 use crate::{event, report};
 
 /// Options of the benchmark run.
@@ -108,6 +109,8 @@ async fn run_all(args: &BenchArgs, backend: &Path) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         timeout: Duration::from_secs(args.timeout_secs),
     };
+    // wrk runs before and after the fan-outs, because the machine's speed drifts.
+    let wrk_before = run_wrk(args, &sink_origin, work_dir.path(), "before")?;
     let mut results = Vec::new();
     for &configurations in &args.configurations {
         for run in 1..=args.runs {
@@ -121,33 +124,49 @@ async fn run_all(args: &BenchArgs, backend: &Path) -> anyhow::Result<()> {
             results.push(result);
         }
     }
-
-    let wrk_result = if args.skip_wrk {
-        None
-    } else {
-        let body_file = work_dir.path().join("card.json");
-        std::fs::write(&body_file, event::card_body()?)
-            .with_context(|| format!("writing {} failed", body_file.display()))?;
-        let url = format!("{sink_origin}/webhooks/0");
-        let result = wrk::run(&WrkOptions {
-            program: &args.wrk,
-            script: &args.wrk_script,
-            body_file: &body_file,
-            url: &url,
-            threads: args.wrk_threads,
-            connections: args.concurrency,
-            duration: Duration::from_secs(args.wrk_duration_secs),
-        })?;
-        eprintln!("wrk: {:.0} requests/s", result.requests_per_second);
-        Some(result)
-    };
+    let wrk_after = run_wrk(args, &sink_origin, work_dir.path(), "after")?;
+    let wrk_reference = wrk_before
+        .zip(wrk_after)
+        .map(|(before, after)| WrkReference { before, after });
 
     println!(
         "\nBackend concurrency {}, wrk {} threads, {} connections, {} s.\n",
         args.concurrency, args.wrk_threads, args.concurrency, args.wrk_duration_secs
     );
-    print!("{}", report::render(&results, wrk_result.as_ref()));
+    print!("{}", report::render(&results, wrk_reference.as_ref()));
     Ok(())
+}
+
+/// Runs wrk against the sink with the backend's card, unless `--skip-wrk` is given.
+/// `when` names the run in the progress line.
+fn run_wrk(
+    args: &BenchArgs,
+    sink_origin: &str,
+    work_dir: &Path,
+    when: &str,
+) -> anyhow::Result<Option<WrkResult>> {
+    if args.skip_wrk {
+        return Ok(None);
+    }
+
+    let body_file = work_dir.join("card.json");
+    std::fs::write(&body_file, event::card_body()?)
+        .with_context(|| format!("writing {} failed", body_file.display()))?;
+    let url = format!("{sink_origin}/webhooks/0");
+    let result = wrk::run(&WrkOptions {
+        program: &args.wrk,
+        script: &args.wrk_script,
+        body_file: &body_file,
+        url: &url,
+        threads: args.wrk_threads,
+        connections: args.concurrency,
+        duration: Duration::from_secs(args.wrk_duration_secs),
+    })?;
+    eprintln!(
+        "wrk {when} the fan-outs: {:.0} requests/s",
+        result.requests_per_second
+    );
+    Ok(Some(result))
 }
 
 /// Starts this binary's `sink` subcommand and returns it with its port.
