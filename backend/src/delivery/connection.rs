@@ -27,7 +27,7 @@ use url::{Host, Url};
 use super::address::{CheckedResolver, LocalDelivery, ResolveError};
 
 /// Time after which an idle pooled connection is closed rather than used again. Hosts
-/// close idle connections too, and one that a host closed unseen fails its next request.
+/// close idle connections too, and one closed just as a request starts can fail it.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Shortest time between two sweeps of the idle connections.
@@ -36,8 +36,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Request body of a card post.
 pub type CardBody = Full<Bytes>;
 
-/// The task that reads and writes one connection, which must be polled while a request
-/// on it is in progress.
+/// The future that reads and writes one connection, which must be polled while a
+/// request on it is in progress.
 type Driver = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
 
 /// Scheme, host and port of a webhook URL: requests to the same origin can share a
@@ -382,6 +382,40 @@ mod tests {
         let url = Url::parse("ftp://contoso.example/file").unwrap();
 
         assert!(Origin::of(&url).is_none());
+    }
+
+    // A self-signed certificate for `localhost`, valid until 2126, whose key is only
+    // used by this test. No root of the connector vouches for it.
+    const TEST_CERTIFICATE: &[u8] = include_bytes!("testdata/localhost-cert.der");
+    const TEST_KEY: &[u8] = include_bytes!("testdata/localhost-key.der");
+
+    #[tokio::test]
+    async fn untrusted_certificate_is_rejected_without_host() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let certificate = rustls::pki_types::CertificateDer::from(TEST_CERTIFICATE.to_vec());
+        let key = rustls::pki_types::PrivatePkcs8KeyDer::from(TEST_KEY.to_vec());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate], key.into())
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            acceptor.accept(stream).await.is_err()
+        });
+        let connector = Connector::new(LocalDelivery::On, Duration::from_secs(5)).unwrap();
+        let url = Url::parse(&format!("https://127.0.0.1:{port}/webhooks/x")).unwrap();
+
+        let error = connector.connect(&Origin::of(&url).unwrap()).await.err();
+
+        let error = error.expect("the handshake must fail");
+        assert!(matches!(error, ConnectError::Certificate), "{error}");
+        assert!(!error.to_string().contains("127.0.0.1"), "{error}");
+        assert!(server.await.unwrap(), "the server saw the handshake fail");
     }
 
     #[test]
