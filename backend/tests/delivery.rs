@@ -440,10 +440,13 @@ async fn removed_webhook_stops_configuration() {
     let server = TestServer::start(delivery_settings(&database, &webhooks)).await;
     let id = create_configuration(&server, &webhooks, "gone", &["created"]).await;
     wait_until_all_sent(&database).await;
-    webhooks.set_behavior("gone", Behavior::Gone);
+    // The slow answer keeps the first attempt in flight while the second event is
+    // accepted, so that the second delivery is pending when the webhook is found gone.
+    webhooks.set_behavior("gone", Behavior::SlowGone(Duration::from_millis(300)));
 
     let (first, _) = accept_event(&server, &task_event("created", "T-1")).await;
-    let (second, _) = accept_event(&server, &task_event("created", "T-2")).await;
+    let (second, second_deliveries) = accept_event(&server, &task_event("created", "T-2")).await;
+    assert_eq!(second_deliveries, 1);
     wait_until_all_sent(&database).await;
     let (_, after) = accept_event(&server, &task_event("created", "T-3")).await;
 

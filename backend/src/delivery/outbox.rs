@@ -284,8 +284,10 @@ impl Store {
 
     /// Records the outcomes of finished attempts, then claims up to `claim.limit`
     /// deliveries due at `claim.now_ms`, oldest due first, all in one transaction. A
-    /// fan-out therefore commits, and syncs the database file, once per worker cycle
-    /// rather than once per delivery. When it fails, nothing is written.
+    /// fan-out therefore commits once per worker cycle rather than once per delivery.
+    /// When it fails, nothing is written. The commit does not wait for the disk: a power
+    /// loss can lose the last cycles, whose cards are then sent again, and whose
+    /// requests the rate limits then no longer count.
     ///
     /// The claim skips the deliveries in `claim.in_progress`. A delivery whose webhook
     /// `claim.limits` admit is returned, and its request is recorded in the webhook's
@@ -297,16 +299,17 @@ impl Store {
         claim: Option<ClaimRequest>,
     ) -> Result<Claim, StoreError> {
         self.run(move |connection| {
-            let now = current_timestamp()?;
-            let transaction =
-                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            write_outcomes(&transaction, &outcomes, &now)?;
-            let claimed = match &claim {
-                Some(request) => claim_in(&transaction, request, &now)?,
-                None => Claim::default(),
-            };
-            transaction.commit()?;
-            Ok(claimed)
+            // A lost cycle costs at most a resend, so its commit does not wait for the
+            // disk. The next commit of the API, such as an accepted event, syncs it.
+            connection.pragma_update(None, "synchronous", "NORMAL")?;
+            let claimed = record_and_claim_in(connection, &outcomes, claim.as_ref());
+            if let Err(error) = connection.pragma_update(None, "synchronous", "FULL") {
+                tracing::error!(
+                    %error,
+                    "restoring synchronous = FULL failed; API writes may not wait for the disk"
+                );
+            }
+            claimed
         })
         .await
     }
@@ -418,6 +421,23 @@ pub(super) fn read_event_types(
         event_types.push(event_type);
     }
     Ok(event_types)
+}
+
+/// Runs the transaction of [`Store::record_and_claim`].
+fn record_and_claim_in(
+    connection: &mut rusqlite::Connection,
+    outcomes: &[OutcomeRecord],
+    claim: Option<&ClaimRequest>,
+) -> Result<Claim, StoreError> {
+    let now = current_timestamp()?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    write_outcomes(&transaction, outcomes, &now)?;
+    let claimed = match claim {
+        Some(request) => claim_in(&transaction, request, &now)?,
+        None => Claim::default(),
+    };
+    transaction.commit()?;
+    Ok(claimed)
 }
 
 /// Writes `records` inside `transaction`. The deliveries that succeeded, nearly all
@@ -640,6 +660,22 @@ mod tests {
         assert_eq!(failed.attempts, 1);
         assert_eq!(failed.last_error.as_deref(), Some("rejected"));
         assert_eq!(store.next_due_at().await.unwrap(), Some(now_ms + 10_000));
+    }
+
+    #[tokio::test]
+    async fn cycle_leaves_api_writes_synced() {
+        let (_directory, store, limits) = store_with_one_delivery().await;
+
+        store.claim_due(claim_now(&limits)).await.unwrap();
+        let synchronous: i64 = store
+            .run(|connection| {
+                Ok(connection.pragma_query_value(None, "synchronous", |row| row.get(0))?)
+            })
+            .await
+            .unwrap();
+
+        // 2 is FULL: every later commit, such as an accepted event, waits for the disk.
+        assert_eq!(synchronous, 2);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub enum Behavior {
     Accepted,
     /// Waits this long, then `200` with body `1`.
     Slow(Duration),
+    /// Waits this long, then `410`.
+    SlowGone(Duration),
     /// `503` with `Retry-After: 1` for the first `n` task event cards, then `200` with
     /// body `1`. Welcome cards always get `200`.
     FailEventCards(u32),
@@ -165,7 +167,7 @@ async fn receive(
         }
     };
 
-    if let Behavior::Slow(delay) = behavior {
+    if let Behavior::Slow(delay) | Behavior::SlowGone(delay) = behavior {
         tokio::time::sleep(delay).await;
     }
     let response = answer(behavior);
@@ -194,7 +196,7 @@ fn answer(behavior: Behavior) -> Response {
             headers.insert("retry-after", "0".parse().unwrap());
             (StatusCode::TOO_MANY_REQUESTS, headers, "Too many requests").into_response()
         }
-        Behavior::Gone => (StatusCode::GONE, "").into_response(),
+        Behavior::Gone | Behavior::SlowGone(_) => (StatusCode::GONE, "").into_response(),
         Behavior::NotFound => (StatusCode::NOT_FOUND, "").into_response(),
         Behavior::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "").into_response(),
         Behavior::BadRequestIn200 => (
