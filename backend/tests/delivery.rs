@@ -440,7 +440,7 @@ async fn removed_webhook_stops_configuration() {
     let server = TestServer::start(delivery_settings(&database, &webhooks)).await;
     let id = create_configuration(&server, &webhooks, "gone", &["created"]).await;
     wait_until_all_sent(&database).await;
-    // The slow answer keeps the first attempt in flight while the second event is
+    // The slow response keeps the first attempt in flight while the second event is
     // accepted, so that the second delivery is pending when the webhook is found gone.
     webhooks.set_behavior("gone", Behavior::SlowGone(Duration::from_millis(300)));
 

@@ -37,7 +37,8 @@ pub async fn attempt(
             error = error_chain(&error),
             "recording a delivery outcome failed; the delivery will be attempted again"
         );
-        // Nothing was written, so the delivery is due again once the worker forgets the claim.
+        // Nothing was written, so the delivery is due again once the worker removes it
+        // from its claims in progress.
         finish(shared, delivery.id);
     }
 }

@@ -158,13 +158,13 @@ pub(super) fn claim_in(
 
     if claim.due.len() + claim.dropped.len() + claim.postponed.len() < request.limit {
         // The rows taken now are still due in the database, so they are skipped too.
-        let taken: Vec<i64> = request
+        let skipped: Vec<i64> = request
             .in_progress
             .iter()
             .copied()
             .chain(claim.due.iter().map(|delivery| delivery.id))
             .collect();
-        claim.next_due_at = read_next_due_at(transaction, &json_id_list(&taken))?;
+        claim.next_due_at = read_next_due_at(transaction, &json_id_list(&skipped))?;
     }
 
     let admitted: Vec<&str> = claim

@@ -140,11 +140,11 @@ impl Connection {
     /// Returns whether the connection can take a request, after reading what the host
     /// sent while it was idle, such as the end of the connection.
     async fn is_usable(&mut self) -> bool {
-        let ended = match self.driver.as_mut() {
-            Some(driver) => poll_fn(|context| Poll::Ready(driver.as_mut().poll(context))).await,
-            None => return false,
+        let Some(driver) = self.driver.as_mut() else {
+            return false;
         };
-        if ended.is_ready() {
+        let ended = poll_fn(|context| Poll::Ready(driver.as_mut().poll(context).is_ready())).await;
+        if ended {
             self.driver = None;
             return false;
         }
@@ -312,7 +312,7 @@ impl ConnectionPool {
 
     /// Closes the connections that have been idle for the idle timeout. Idle
     /// connections are not driven, so this is what closes those that no request takes
-    /// any more. Runs at most once a second, however often it is called.
+    /// any more. Sweeps at most once per `SWEEP_INTERVAL`, however often it is called.
     pub fn close_expired(&self) {
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);

@@ -107,8 +107,8 @@ pub enum OutcomeRecord {
     /// the rate limits at `counted_at` no longer counts, and the delivery stays due.
     Released { id: i64, counted_at: Option<i64> },
     /// The attempt ended with nothing for the cycle to write: its outcome was written
-    /// apart, or writing it failed and the delivery stays due. The worker forgets its
-    /// claim.
+    /// apart, or writing it failed and the delivery stays due. The worker removes the
+    /// delivery from its claims in progress.
     Finished { id: i64 },
 }
 

@@ -58,19 +58,20 @@ impl WebhookClient {
     /// a secret, and no reason in the outcome contains it.
     pub async fn post_card(&self, request: WebhookRequest) -> Outcome {
         match tokio::time::timeout(self.request_timeout, self.exchange(request)).await {
-            Ok(outcome) => outcome,
+            Ok(Ok(outcome) | Err(outcome)) => outcome,
             // Dropping the exchange closes its connection, which a late response could
             // otherwise leave unusable.
-            Err(_) => transient(TIMEOUT_REASON.to_owned()),
+            Err(_) => transient(TIMEOUT_REASON),
         }
     }
 
-    /// Sends the request on a pooled or new connection and reads the response.
-    async fn exchange(&self, request: WebhookRequest) -> Outcome {
+    /// Sends the request on a pooled or new connection and reads the response. The error
+    /// is the outcome of a request that got no response.
+    async fn exchange(&self, request: WebhookRequest) -> Result<Outcome, Outcome> {
         let Some(origin) = Origin::of(&request.url) else {
-            return Outcome::Permanent {
+            return Err(Outcome::Permanent {
                 reason: "the webhook URL has no http or https host".to_owned(),
-            };
+            });
         };
         let mut path = request.url.path().to_owned();
         if let Some(query) = request.url.query() {
@@ -78,24 +79,17 @@ impl WebhookClient {
             path.push_str(query);
         }
         let Ok(path) = PathAndQuery::try_from(path) else {
-            return Outcome::Permanent {
+            return Err(Outcome::Permanent {
                 reason: "the webhook URL has a path that HTTP cannot carry".to_owned(),
-            };
+            });
         };
         let mut card = self.card_request(&origin, path, request.body);
 
         // A pooled connection that the host closed just before the request fails
         // without sending it. The request is then sent once more on a new connection.
-        let mut reused = true;
-        let mut connection = match self.pool.take(&origin).await {
-            Some(connection) => connection,
-            None => {
-                reused = false;
-                match self.connector.connect(&origin).await {
-                    Ok(connection) => connection,
-                    Err(error) => return connect_failed(&error),
-                }
-            }
+        let (mut connection, mut reused) = match self.pool.take(&origin).await {
+            Some(connection) => (connection, true),
+            None => (self.connect(&origin).await?, false),
         };
         let response = loop {
             let sent = connection.sender().try_send_request(card);
@@ -103,23 +97,28 @@ impl WebhookClient {
                 Some(Ok(response)) => break response,
                 Some(Err(mut error)) if reused => match error.take_message() {
                     Some(unsent) => card = unsent,
-                    None => return send_failed(&error.into_error()),
+                    None => return Err(send_failed(&error.into_error())),
                 },
-                Some(Err(error)) => return send_failed(&error.into_error()),
-                None => return transient("the connection to the webhook closed".to_owned()),
+                Some(Err(error)) => return Err(send_failed(&error.into_error())),
+                None => return Err(transient("the connection to the webhook closed")),
             }
+            connection = self.connect(&origin).await?;
             reused = false;
-            connection = match self.connector.connect(&origin).await {
-                Ok(connection) => connection,
-                Err(error) => return connect_failed(&error),
-            };
         };
 
         let (outcome, reusable) = read_outcome(&mut connection, response).await;
         if reusable {
             self.pool.put(connection);
         }
-        outcome
+        Ok(outcome)
+    }
+
+    /// Opens a new connection to `origin`. The error is the outcome of the failure.
+    async fn connect(&self, origin: &Origin) -> Result<Connection, Outcome> {
+        self.connector
+            .connect(origin)
+            .await
+            .map_err(|error| connect_failed(&error))
     }
 
     fn card_request(&self, origin: &Origin, path: PathAndQuery, body: Bytes) -> Request<CardBody> {
@@ -176,9 +175,9 @@ async fn read_outcome(
     (outcome, reusable)
 }
 
-fn transient(reason: String) -> Outcome {
+fn transient(reason: impl Into<String>) -> Outcome {
     Outcome::Transient {
-        reason,
+        reason: reason.into(),
         retry_after: None,
     }
 }

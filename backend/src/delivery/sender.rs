@@ -49,7 +49,7 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
         if !self.ended {
-            // The attempt panicked before it queued an outcome, so the worker must forget
+            // The attempt panicked before it queued an outcome, so the worker must drop
             // the claim for the delivery to be attempted again.
             let finished = OutcomeRecord::Finished {
                 id: self.delivery_id,

@@ -233,7 +233,7 @@ struct WorkerLoop {
     /// The store cycle in progress. At most one runs at a time.
     cycle: Option<JoinHandle<Result<CycleResult, CycleFailure>>>,
     /// Deliveries whose outcomes the cycle in progress writes.
-    recording: Vec<i64>,
+    recording: HashSet<i64>,
     /// Whether new deliveries were added while the cycle ran, which its `next_due_at`
     /// does not cover.
     woken_during_cycle: bool,
@@ -260,7 +260,7 @@ impl WorkerLoop {
             oldest_pending: None,
             in_progress: HashSet::new(),
             cycle: None,
-            recording: Vec::new(),
+            recording: HashSet::new(),
             woken_during_cycle: false,
             claim_after: None,
             retry_after: None,
@@ -380,12 +380,10 @@ impl WorkerLoop {
         self.recording = records.iter().map(OutcomeRecord::delivery_id).collect();
         // The cycle writes these outcomes before it claims, so the claim may take a
         // recorded delivery that is due again, such as a released one.
-        let recording: HashSet<i64> = self.recording.iter().copied().collect();
         let in_progress: Arc<[i64]> = self
             .in_progress
-            .iter()
+            .difference(&self.recording)
             .copied()
-            .filter(|id| !recording.contains(id))
             .collect();
         let shared = Arc::clone(&self.shared);
         self.woken_during_cycle = false;
