@@ -47,7 +47,7 @@ impl<'a> InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let was_last = self.shared.in_flight.fetch_sub(1, Ordering::Relaxed) == 1;
         if !self.ended {
             // The attempt panicked before it queued an outcome, so the worker must drop
             // the claim for the delivery to be attempted again.
@@ -55,6 +55,9 @@ impl Drop for InFlight<'_> {
                 id: self.delivery_id,
             };
             let _ = self.shared.outcomes.send(finished);
+        }
+        if was_last && self.shared.lock_ready().is_empty() {
+            self.shared.attempts_ended.notify_one();
         }
     }
 }

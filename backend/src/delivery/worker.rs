@@ -25,7 +25,8 @@ use super::worker_lock::WorkerLock;
 use crate::store::{Store, StoreError};
 
 /// Maximum time that an outcome waits in the loop for the next claim before it is
-/// recorded alone. The loop also looks for new outcomes this often, so a card stays
+/// recorded alone. Outcomes are recorded at once when no attempt is in progress and no
+/// delivery is queued. The loop also looks for new outcomes this often, so a card stays
 /// unrecorded at most about twice this after its response, which is how long a crash
 /// could make the worker send it again.
 const MAX_OUTCOME_WAIT: Duration = Duration::from_millis(20);
@@ -81,6 +82,7 @@ impl DeliveryWorker {
             ready: Mutex::new(ReadyQueue::new(capacity)),
             ready_added: Notify::new(),
             ready_low: Notify::new(),
+            attempts_ended: Notify::new(),
             ready_low_water: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             settings,
@@ -174,6 +176,9 @@ pub(super) struct Shared {
     /// Wakes the loop when a sender leaves `ready_low_water` deliveries or fewer in the
     /// ready queue, so that the loop claims more.
     pub(super) ready_low: Notify,
+    /// Wakes the loop when the last attempt in progress ended and no delivery is
+    /// queued, so that it records the outcomes without waiting for more.
+    pub(super) attempts_ended: Notify,
     /// Queue length at or below which the loop claims again. The loop adapts it to the
     /// webhooks' speed.
     ready_low_water: AtomicUsize,
@@ -303,6 +308,7 @@ impl WorkerLoop {
                     self.woken_during_cycle = self.cycle.is_some();
                 }
                 () = self.shared.ready_low.notified() => {}
+                () = self.shared.attempts_ended.notified() => {}
                 () = tokio::time::sleep(delay) => {}
                 joined = async { self.cycle.as_mut().expect("guarded by the branch condition").await },
                     if self.cycle.is_some() =>
@@ -362,9 +368,8 @@ impl WorkerLoop {
         let may_claim = queued <= self.target_ready / 2
             && claim_limit > 0
             && self.claim_after.is_none_or(|after| now >= after);
-        let must_record = self
-            .oldest_pending
-            .is_some_and(|since| now.duration_since(since) >= MAX_OUTCOME_WAIT);
+        let idle = queued == 0 && self.shared.in_flight.load(Ordering::Relaxed) == 0;
+        let must_record = outcomes_due(self.oldest_pending, now, idle);
         if !may_claim && !must_record {
             return;
         }
@@ -514,6 +519,13 @@ impl WorkerLoop {
     }
 }
 
+/// Returns whether outcomes queued since `oldest_pending` must be recorded now, rather
+/// than wait to share a store cycle with a claim. `idle` says that no attempt is in
+/// progress and no delivery is queued, so no other outcome would join them soon.
+fn outcomes_due(oldest_pending: Option<Instant>, now: Instant, idle: bool) -> bool {
+    oldest_pending.is_some_and(|since| idle || now.duration_since(since) >= MAX_OUTCOME_WAIT)
+}
+
 /// Returns the earliest time at which `records` make a delivery due again, in Unix
 /// milliseconds.
 fn earliest_due_at(records: &[OutcomeRecord]) -> Option<i64> {
@@ -561,4 +573,31 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = error.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_outcomes_wait_while_attempts_go_on() {
+        let now = Instant::now();
+
+        assert!(!outcomes_due(Some(now), now, false));
+        assert!(outcomes_due(Some(now), now + MAX_OUTCOME_WAIT, false));
+    }
+
+    #[test]
+    fn fresh_outcomes_are_recorded_at_once_when_the_worker_is_idle() {
+        let now = Instant::now();
+
+        assert!(outcomes_due(Some(now), now, true));
+    }
+
+    #[test]
+    fn nothing_to_record_without_outcomes() {
+        let now = Instant::now();
+
+        assert!(!outcomes_due(None, now + MAX_OUTCOME_WAIT, true));
+    }
 }
