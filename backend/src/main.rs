@@ -63,8 +63,8 @@ struct Args {
 
 // A delivery allocates many short-lived buffers across threads, where mimalloc took
 // about 15 % less CPU than glibc's allocator in the fan-out benchmark
-// (docs/benchmarks.md). It keeps about 10 MiB more resident at idle and 18 MiB more at
-// the peak of a fan-out, and that amount does not grow with the number of deliveries.
+// (docs/benchmarks.md). Built without transparent huge pages (its `no_thp` feature),
+// it peaks below 20 MiB resident in a fan-out, whatever the number of deliveries.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
