@@ -115,8 +115,10 @@ impl WebhookClient {
 
     /// Opens a new connection to `origin`. The error is the outcome of the failure.
     async fn connect(&self, origin: &Origin) -> Result<Connection, Outcome> {
-        self.connector
-            .connect(origin)
+        // Boxed, because the TLS handshake makes this future several kilobytes large,
+        // and every post would otherwise carry and move that space, also on a pooled
+        // connection.
+        Box::pin(self.connector.connect(origin))
             .await
             .map_err(|error| connect_failed(&error))
     }
