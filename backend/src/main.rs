@@ -64,7 +64,7 @@ struct Args {
 // A delivery allocates many short-lived buffers across threads, where mimalloc took
 // about 15 % less CPU than glibc's allocator in the fan-out benchmark
 // (docs/benchmarks.md). Built without transparent huge pages (its `no_thp` feature),
-// it peaks below 20 MiB resident in a fan-out, whatever the number of deliveries.
+// the backend peaked at 17 to 22 MiB resident in fan-outs to 10,000 to 50,000 webhooks.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -520,7 +520,7 @@ impl WorkerLoop {
 }
 
 /// Returns whether outcomes queued since `oldest_pending` must be recorded now, rather
-/// than wait to share a store cycle with a claim. `idle` says that no attempt is in
+/// than wait to share a store cycle with a claim. `idle` is true when no attempt is in
 /// progress and no delivery is queued, so no other outcome would join them soon.
 fn outcomes_due(oldest_pending: Option<Instant>, now: Instant, idle: bool) -> bool {
     oldest_pending.is_some_and(|since| idle || now.duration_since(since) >= MAX_OUTCOME_WAIT)
@@ -588,7 +588,7 @@ mod tests {
     }
 
     #[test]
-    fn fresh_outcomes_are_recorded_at_once_when_the_worker_is_idle() {
+    fn idle_worker_records_fresh_outcomes() {
         let now = Instant::now();
 
         assert!(outcomes_due(Some(now), now, true));
