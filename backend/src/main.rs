@@ -63,8 +63,12 @@ struct Args {
 
 // A delivery allocates many short-lived buffers across threads, where mimalloc took
 // about 15 % less CPU than glibc's allocator in the fan-out benchmark
-// (docs/benchmarks.md). Built without transparent huge pages (its `no_thp` feature),
-// the backend peaked at 17 to 22 MiB resident in fan-outs to 10,000 to 50,000 webhooks.
+// (docs/benchmarks.md). Its `no_thp` feature stops it from requesting transparent huge
+// pages with `madvise`, and the backend then peaked at 17 to 22 MiB resident in fan-outs
+// to 10,000 to 50,000 webhooks.
+// NOTE: where the kernel's THP mode is `always`, it still backs mimalloc's aligned
+// regions with huge pages, and the peak can be higher. `MIMALLOC_ALLOW_THP=0` in the
+// environment turns them off for the process.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

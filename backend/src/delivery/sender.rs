@@ -16,7 +16,7 @@ use super::worker::Shared;
 /// first.
 pub async fn run_sender(shared: Arc<Shared>, stop: CancellationToken) {
     while let Some(entry) = next_ready(&shared, &stop).await {
-        let in_flight = InFlight::count(&shared, entry.delivery.id);
+        let in_flight = InFlight::taken(&shared, entry.delivery.id);
         attempt(&shared, entry.delivery, entry.request).await;
         in_flight.ended();
     }
@@ -30,8 +30,8 @@ struct InFlight<'a> {
 }
 
 impl<'a> InFlight<'a> {
-    fn count(shared: &'a Shared, delivery_id: i64) -> Self {
-        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    /// Takes over the count that [`pop_ready`] added for delivery `delivery_id`.
+    fn taken(shared: &'a Shared, delivery_id: i64) -> Self {
         Self {
             shared,
             delivery_id,
@@ -47,7 +47,6 @@ impl<'a> InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        let was_last = self.shared.in_flight.fetch_sub(1, Ordering::Relaxed) == 1;
         if !self.ended {
             // The attempt panicked before it queued an outcome, so the worker must drop
             // the claim for the delivery to be attempted again.
@@ -56,6 +55,9 @@ impl Drop for InFlight<'_> {
             };
             let _ = self.shared.outcomes.send(finished);
         }
+        // Lowered after the outcome is queued, so that a loop that reads no attempt in
+        // progress also drains every outcome.
+        let was_last = self.shared.in_flight.fetch_sub(1, Ordering::Relaxed) == 1;
         if was_last && self.shared.lock_ready().is_empty() {
             self.shared.attempts_ended.notify_one();
         }
@@ -85,13 +87,18 @@ async fn next_ready(shared: &Shared, stop: &CancellationToken) -> Option<ReadyDe
     }
 }
 
-/// Pops the oldest sendable delivery, queues the expired ones as released, and wakes the
-/// loop when the queue has run low.
+/// Pops the oldest sendable delivery and counts it in `Shared::in_flight`, queues the
+/// expired ones as released, and wakes the loop when the queue has run low.
 fn pop_ready(shared: &Shared) -> Option<ReadyDelivery> {
     let mut expired = Vec::new();
     let (entry, remaining) = {
         let mut ready = shared.lock_ready();
         let entry = ready.pop_sendable(Instant::now(), &mut expired);
+        if entry.is_some() {
+            // Counted under the lock, so that the loop, which reads the queue under it,
+            // always finds the delivery either queued or in flight.
+            shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        }
         (entry, ready.len())
     };
 

@@ -25,10 +25,11 @@ use super::worker_lock::WorkerLock;
 use crate::store::{Store, StoreError};
 
 /// Maximum time that an outcome waits in the loop for the next claim before it is
-/// recorded alone. Outcomes are recorded at once when no attempt is in progress and no
-/// delivery is queued. The loop also looks for new outcomes this often, so a card stays
-/// unrecorded at most about twice this after its response, which is how long a crash
-/// could make the worker send it again.
+/// recorded alone. When no attempt is in progress and no delivery is queued, outcomes
+/// are recorded without this wait, after the store cycle in progress if one runs. The
+/// loop also looks for new outcomes this often, so a card stays unrecorded at most about
+/// twice this after its response, which is how long a crash could make the worker send
+/// it again. After a failed cycle, outcomes wait for its retry instead.
 const MAX_OUTCOME_WAIT: Duration = Duration::from_millis(20);
 
 /// Signal that wakes the worker when deliveries were added. Clones share one signal.
@@ -352,7 +353,7 @@ impl WorkerLoop {
     }
 
     /// Starts a store cycle when the ready queue runs low and deliveries may be due, or
-    /// when outcomes have waited long enough.
+    /// when outcomes have waited long enough or the worker has nothing else in progress.
     fn start_cycle_when_due(&mut self) {
         let now = Instant::now();
         if self.retry_after.is_some_and(|after| now < after) {
@@ -461,8 +462,8 @@ impl WorkerLoop {
         if let Some(after) = self.retry_after {
             delay = delay.max(after.saturating_duration_since(now));
         }
-        // The senders queue outcomes without waking the loop, so it looks for them this
-        // often while attempts are in progress.
+        // The senders queue outcomes without waking the loop, except after the last
+        // attempt in progress, so it looks for them this often while attempts go on.
         if self.shared.in_flight.load(Ordering::Relaxed) > 0 {
             delay = delay.min(MAX_OUTCOME_WAIT);
         }
