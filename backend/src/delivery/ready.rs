@@ -90,11 +90,12 @@ impl ReadyQueue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::delivery::claim::DueCard;
 
-    fn delivery(id: i64) -> DueDelivery {
+    /// Returns a welcome card delivery with the id `id` and a webhook on port 9.
+    pub(in crate::delivery) fn delivery(id: i64) -> DueDelivery {
         DueDelivery {
             id,
             event_id: None,

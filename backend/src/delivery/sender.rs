@@ -117,3 +117,108 @@ fn pop_ready(shared: &Shared) -> Option<ReadyDelivery> {
     }
     entry
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::delivery::DeliverySettings;
+    use crate::delivery::outcome_queue::OutcomeReceiver;
+    use crate::delivery::ready::tests::delivery;
+    use crate::delivery::worker::WakeSignal;
+    use crate::store::Store;
+
+    async fn shared() -> (Shared, OutcomeReceiver, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("connector.sqlite3"))
+            .await
+            .unwrap();
+        let settings = DeliverySettings::default();
+        let (shared, outcomes) = Shared::new(store, settings, None, WakeSignal::default()).unwrap();
+        (shared, outcomes, dir)
+    }
+
+    /// Returns whether `notify` has a stored wake-up, without waiting for one.
+    fn has_wake_up(notify: &Notify) -> bool {
+        let mut notified = pin!(notify.notified());
+        let mut context = Context::from_waker(Waker::noop());
+        notified.as_mut().poll(&mut context).is_ready()
+    }
+
+    fn queue(shared: &Shared, id: i64) {
+        let request = Err("unused".to_owned());
+        shared
+            .lock_ready()
+            .push(delivery(id), request, Instant::now());
+    }
+
+    #[tokio::test]
+    async fn popped_delivery_counts_as_in_flight() {
+        let (shared, _outcomes, _dir) = shared().await;
+        queue(&shared, 1);
+
+        let entry = pop_ready(&shared).unwrap();
+
+        assert_eq!(entry.delivery.id, 1);
+        assert_eq!(shared.in_flight.load(Ordering::Relaxed), 1);
+        assert!(shared.lock_ready().is_empty());
+    }
+
+    #[tokio::test]
+    async fn last_attempt_wakes_idle_loop() {
+        let (shared, _outcomes, _dir) = shared().await;
+        queue(&shared, 1);
+        let entry = pop_ready(&shared).unwrap();
+
+        InFlight::taken(&shared, entry.delivery.id).ended();
+
+        assert_eq!(shared.in_flight.load(Ordering::Relaxed), 0);
+        assert!(has_wake_up(&shared.attempts_ended));
+    }
+
+    #[tokio::test]
+    async fn attempt_ending_beside_another_wakes_nothing() {
+        let (shared, _outcomes, _dir) = shared().await;
+        queue(&shared, 1);
+        queue(&shared, 2);
+        let first = pop_ready(&shared).unwrap();
+        let _second = InFlight::taken(&shared, pop_ready(&shared).unwrap().delivery.id);
+
+        InFlight::taken(&shared, first.delivery.id).ended();
+
+        assert_eq!(shared.in_flight.load(Ordering::Relaxed), 1);
+        assert!(!has_wake_up(&shared.attempts_ended));
+    }
+
+    #[tokio::test]
+    async fn last_attempt_with_queued_delivery_wakes_nothing() {
+        let (shared, _outcomes, _dir) = shared().await;
+        queue(&shared, 1);
+        queue(&shared, 2);
+        let entry = pop_ready(&shared).unwrap();
+
+        InFlight::taken(&shared, entry.delivery.id).ended();
+
+        assert!(!has_wake_up(&shared.attempts_ended));
+    }
+
+    #[tokio::test]
+    async fn panicked_attempt_queues_finished_record() {
+        let (shared, mut outcomes, _dir) = shared().await;
+        queue(&shared, 7);
+        let entry = pop_ready(&shared).unwrap();
+
+        // Dropped without `ended`, as when the attempt panics.
+        drop(InFlight::taken(&shared, entry.delivery.id));
+
+        let mut records = Vec::new();
+        outcomes.drain_into(&mut records);
+        assert_eq!(records.len(), 1);
+        assert!(matches!(records[0], OutcomeRecord::Finished { id: 7 }));
+        assert!(has_wake_up(&shared.attempts_ended));
+    }
+}

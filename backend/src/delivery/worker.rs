@@ -64,32 +64,8 @@ impl DeliveryWorker {
         wake: WakeSignal,
         stop: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let local = match dev_webhook_origin {
-            Some(_) => LocalDelivery::On,
-            None => LocalDelivery::Off,
-        };
-        let client = WebhookClient::new(settings.request_timeout, local)?;
-        let (outcomes, outcome_receiver) = outcome_queue();
-        let capacity = READY_PER_SENDER * settings.concurrency.max(1);
-        let shared = Arc::new(Shared {
-            store,
-            client,
-            outcomes,
-            limits: Arc::new(RateLimits::with_start_delay(
-                &settings.rate_windows,
-                MAX_DISPATCH_DELAY,
-            )),
-            random: Mutex::new(fastrand::Rng::new()),
-            ready: Mutex::new(ReadyQueue::new(capacity)),
-            ready_added: Notify::new(),
-            ready_low: Notify::new(),
-            attempts_ended: Notify::new(),
-            ready_low_water: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
-            settings,
-            dev_webhook_origin,
-            wake,
-        });
+        let (shared, outcome_receiver) = Shared::new(store, settings, dev_webhook_origin, wake)?;
+        let shared = Arc::new(shared);
 
         // Two paths to one database, such as through a symbolic link, must share a lock.
         let database = database
@@ -190,6 +166,43 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// Builds the state of a worker with an empty ready queue and the HTTP client, and
+    /// returns it with the receiving side of its outcome queue.
+    pub(super) fn new(
+        store: Store,
+        settings: DeliverySettings,
+        dev_webhook_origin: Option<Url>,
+        wake: WakeSignal,
+    ) -> Result<(Self, OutcomeReceiver), rustls::Error> {
+        let local = match dev_webhook_origin {
+            Some(_) => LocalDelivery::On,
+            None => LocalDelivery::Off,
+        };
+        let client = WebhookClient::new(settings.request_timeout, local)?;
+        let (outcomes, outcome_receiver) = outcome_queue();
+        let capacity = READY_PER_SENDER * settings.concurrency.max(1);
+        let shared = Self {
+            store,
+            client,
+            outcomes,
+            limits: Arc::new(RateLimits::with_start_delay(
+                &settings.rate_windows,
+                MAX_DISPATCH_DELAY,
+            )),
+            random: Mutex::new(fastrand::Rng::new()),
+            ready: Mutex::new(ReadyQueue::new(capacity)),
+            ready_added: Notify::new(),
+            ready_low: Notify::new(),
+            attempts_ended: Notify::new(),
+            ready_low_water: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            settings,
+            dev_webhook_origin,
+            wake,
+        };
+        Ok((shared, outcome_receiver))
+    }
+
     pub(super) fn lock_ready(&self) -> MutexGuard<'_, ReadyQueue> {
         // The queue is consistent after any panic, because every change is one
         // `VecDeque` operation.
