@@ -47,6 +47,11 @@ impl ReadyQueue {
         self.entries.is_empty()
     }
 
+    /// Returns the maximum number of deliveries the queue takes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Returns how many more deliveries the queue takes.
     pub fn room(&self) -> usize {
         self.capacity.saturating_sub(self.entries.len())

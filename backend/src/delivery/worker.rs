@@ -266,7 +266,7 @@ struct WorkerLoop {
 impl WorkerLoop {
     fn new(shared: Arc<Shared>, outcomes: OutcomeReceiver) -> Self {
         let concurrency = shared.settings.concurrency.max(1);
-        let capacity = READY_PER_SENDER * concurrency;
+        let capacity = shared.lock_ready().capacity();
         let mut worker_loop = Self {
             shared,
             outcomes,
